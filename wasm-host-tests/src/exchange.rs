@@ -341,7 +341,7 @@ impl Worker {
         args: &[i32],
         current: Option<CurrentCall>,
     ) -> Result<Option<i32>, Trapped> {
-        if ex.alive && ex.generation != self.generation {
+        if ex.alive && (ex.generation != self.generation || self.live.is_none()) {
             ex.alive = false;
             ex.logs.push(host_line(
                 Level::Err,

@@ -14,7 +14,8 @@ fn set_body(kind: u32, start: u32, size: u32, data_at: u32, len: u32) -> String 
 
 #[test]
 fn response_setter_follows_wasmx_examples() {
-    let cases: [(&[u8], u32, u32, &[u8], &[u8]); 4] = [
+    type Case<'a> = (&'a [u8], u32, u32, &'a [u8], &'a [u8]);
+    let cases: [Case; 4] = [
         (b"HelloWorld", 5, 3, b"Wasm", b"HelloWas"),
         (b"hello", 5, 0, b"LAST", b"helloLAST"),
         (b"hello", 0, 0, b"pre-", b"pre-hello"),

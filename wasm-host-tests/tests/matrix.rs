@@ -112,6 +112,7 @@ fn trap_messages_are_exact() {
     );
 }
 
+#[allow(clippy::unwrap_used)]
 /// Runs `call` in `phase` and returns the log lines of the run plus the client status.
 fn run(call: HostCall, phase: Phase) -> (Vec<LogLine>, Option<u16>, Option<u16>) {
     let mut wat = WatFilter::new().on(
