@@ -236,8 +236,8 @@ impl Worker {
         }
         ex.created = true;
         let steps = [
-            (Phase::RequestHeaders, "proxy_on_http_request_headers"),
-            (Phase::RequestBody, "proxy_on_http_request_body"),
+            (Phase::RequestHeaders, "proxy_on_request_headers"),
+            (Phase::RequestBody, "proxy_on_request_body"),
         ];
         for (phase, export) in steps {
             let args = if phase == Phase::RequestHeaders {
@@ -461,7 +461,7 @@ impl Worker {
         if let Ok(action) = self.call(
             ex,
             Phase::ResponseHeaders,
-            "proxy_on_http_response_headers",
+            "proxy_on_response_headers",
             &args,
         ) {
             if let Some(body) = ex.http.local_replaced_body.take() {
@@ -531,12 +531,7 @@ impl Worker {
         ex.http.chunk = Some(data.clone());
         ex.http.in_body_filter = true;
         let args = [ex.context_id as i32, data.len() as i32, i32::from(eos)];
-        let action = match self.call(
-            ex,
-            Phase::ResponseBody,
-            "proxy_on_http_response_body",
-            &args,
-        ) {
+        let action = match self.call(ex, Phase::ResponseBody, "proxy_on_response_body", &args) {
             Ok(action) => action.unwrap_or(CONTINUE),
             Err(_) => return data,
         };

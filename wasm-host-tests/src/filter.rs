@@ -1,7 +1,9 @@
 //! A compiled filter module, shareable between hosts (compiling is the slow part).
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use wasmtime::{Config, Engine, InstancePre, Linker, Module};
 
@@ -27,6 +29,9 @@ impl std::fmt::Debug for Filter {
     }
 }
 
+/// Name, content hash, fuel.
+type CacheKey = (String, u64, bool);
+
 const REQUIRED: [&str; 3] = [
     "proxy_on_context_create",
     "proxy_on_vm_start",
@@ -34,7 +39,9 @@ const REQUIRED: [&str; 3] = [
 ];
 
 impl Filter {
-    /// Loads a `.wasm` file; the filter name is the file name without `.wasm`, as in Kong.
+    /// Loads a `.wasm` file; the filter name is the file name without `.wasm`, as in Kong. Compiled modules
+    /// are cached per process by content, so many tests can load the same file cheaply (compiling a real
+    /// filter takes seconds in a debug build of wasmtime).
     pub fn from_file(path: &Path) -> Result<Self, HostError> {
         let bytes = std::fs::read(path).map_err(|e| HostError::Read {
             path: path.to_path_buf(),
@@ -45,7 +52,43 @@ impl Filter {
             .and_then(|s| s.to_str())
             .unwrap_or("filter")
             .to_string();
-        Self::from_bytes(&name, &bytes, true)
+        Self::cached(&name, &bytes, true)
+    }
+
+    /// Like [`Filter::from_file`] but without fuel metering, for benchmarks (a runaway filter then hangs).
+    pub fn from_file_unmetered(path: &Path) -> Result<Self, HostError> {
+        let bytes = std::fs::read(path).map_err(|e| HostError::Read {
+            path: path.to_path_buf(),
+            kind: e.kind(),
+        })?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("filter");
+        Self::cached(name, &bytes, false)
+    }
+
+    /// [`Filter::from_bytes`] through the per-process cache of compiled modules (keyed by name, content and
+    /// fuel). The cache holds only immutable compiled code; every host still gets its own instances.
+    pub fn cached(name: &str, bytes: &[u8], fuel: bool) -> Result<Self, HostError> {
+        static CACHE: OnceLock<Mutex<HashMap<CacheKey, Filter>>> = OnceLock::new();
+        let mut hasher = DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        let key = (name.to_string(), hasher.finish(), fuel);
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(hit) = cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let filter = Self::from_bytes(name, bytes, fuel)?;
+        cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, filter.clone());
+        Ok(filter)
     }
 
     /// Compiles a module (binary or, for tests, WAT text). With `fuel`, every callback runs with a fuel budget
@@ -110,5 +153,54 @@ pub fn filter_wasm_path() -> Result<PathBuf, String> {
             "{} is missing: run `make build` first",
             path.display()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_types_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::Host>();
+        shareable::<Filter>();
+        fn sendable<T: Send>() {}
+        sendable::<crate::Exchange>();
+    }
+
+    #[test]
+    fn filter_path_points_at_the_release_build_or_says_how_to_make_it() {
+        match filter_wasm_path() {
+            Ok(path) => {
+                assert!(path.ends_with("wasm32-wasip1/release/aws_masker.wasm") && path.is_file())
+            }
+            Err(message) => {
+                assert!(message.contains("aws_masker.wasm") && message.contains("make build"))
+            }
+        }
+    }
+
+    #[test]
+    fn missing_exports_fail_like_wasmx() {
+        let no_malloc = r#"(module (func (export "proxy_on_vm_start")))"#;
+        assert_eq!(
+            Filter::from_bytes("f", no_malloc.as_bytes(), true).unwrap_err(),
+            HostError::MissingExport("filter missing malloc".to_string())
+        );
+        let no_configure = r#"(module (memory (export "memory") 1) (func (export "malloc") (param i32) (result i32) i32.const 0))"#;
+        assert!(matches!(
+            Filter::from_bytes("f", no_configure.as_bytes(), true),
+            Err(HostError::MissingExport(m)) if m.contains("on_context_create")
+        ));
+        let unknown_import = r#"(module (import "env" "proxy_nonexistent" (func)) (memory (export "memory") 1)
+            (func (export "malloc") (param i32) (result i32) i32.const 0)
+            (func (export "proxy_on_context_create") (param i32 i32))
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
+            (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1))"#;
+        assert!(matches!(
+            Filter::from_bytes("f", unknown_import.as_bytes(), true),
+            Err(HostError::Link(_))
+        ));
     }
 }

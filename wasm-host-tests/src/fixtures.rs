@@ -5,7 +5,7 @@
 //! use wasm_host_tests::fixtures::{snippet, Callback, WatFilter};
 //! use wasm_host_tests::matrix::HostCall;
 //! let wat = WatFilter::new().on(Callback::RequestHeaders, &snippet(HostCall::Log)).build();
-//! assert!(wat.contains("proxy_on_http_request_headers"));
+//! assert!(wat.contains("proxy_on_request_headers"));
 //! ```
 
 use std::collections::BTreeMap;
@@ -25,15 +25,15 @@ pub enum Callback {
     Configure,
     /// `proxy_on_tick(root)`.
     Tick,
-    /// `proxy_on_http_request_headers(id, n, eos) -> action`.
+    /// `proxy_on_request_headers(id, n, eos) -> action`.
     RequestHeaders,
-    /// `proxy_on_http_request_body(id, len, eos) -> action`.
+    /// `proxy_on_request_body(id, len, eos) -> action`.
     RequestBody,
     /// `proxy_on_http_call_response(root, token, n, len, trailers)`.
     CallResponse,
-    /// `proxy_on_http_response_headers(id, n, eos) -> action`.
+    /// `proxy_on_response_headers(id, n, eos) -> action`.
     ResponseHeaders,
-    /// `proxy_on_http_response_body(id, len, eos) -> action`.
+    /// `proxy_on_response_body(id, len, eos) -> action`.
     ResponseBody,
     /// `proxy_on_done(id) -> bool`.
     Done,
@@ -77,12 +77,12 @@ impl Callback {
             ),
             Self::Tick => ("proxy_on_tick", "(param $id i32)", None),
             Self::RequestHeaders => (
-                "proxy_on_http_request_headers",
+                "proxy_on_request_headers",
                 "(param $id i32) (param $b i32) (param $c i32) (result i32)",
                 Some(0),
             ),
             Self::RequestBody => (
-                "proxy_on_http_request_body",
+                "proxy_on_request_body",
                 "(param $id i32) (param $b i32) (param $c i32) (result i32)",
                 Some(0),
             ),
@@ -92,12 +92,12 @@ impl Callback {
                 None,
             ),
             Self::ResponseHeaders => (
-                "proxy_on_http_response_headers",
+                "proxy_on_response_headers",
                 "(param $id i32) (param $b i32) (param $c i32) (result i32)",
                 Some(0),
             ),
             Self::ResponseBody => (
-                "proxy_on_http_response_body",
+                "proxy_on_response_body",
                 "(param $id i32) (param $b i32) (param $c i32) (result i32)",
                 Some(0),
             ),
