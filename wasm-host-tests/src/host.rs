@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::dispatch::{ScriptedTransport, Transport};
 use crate::error::HostError;
-use crate::exchange::{DispatchRecord, ForwardedRequest, Request, RequestOutcome, ResponseHead};
 use crate::filter::Filter;
 use crate::metrics::{MetricValue, Metrics};
+use crate::request::{DispatchRecord, ForwardedRequest, Request, RequestOutcome, ResponseHead};
 use crate::shm::SharedKv;
 use crate::state::{LocalReply, LogLine, Settings};
 use crate::worker::{Limits, Worker};

@@ -63,20 +63,22 @@ mod filter;
 mod headers;
 mod host;
 mod memory;
+mod request;
+mod response;
 mod state;
 mod wasi;
 mod worker;
 
 pub use abi::NYI;
 pub use error::HostError;
-pub use exchange::{
-    DispatchRecord, Exchange, ForwardedRequest, Request, RequestOutcome, ResponseHead,
-};
 pub use filter::{filter_wasm_path, Filter};
 pub use headers::find as find_header;
 pub use host::{
     echo, ClientResponse, Framing, Host, HostConfig, Hung, Report, Upstream, UpstreamResponse,
 };
 pub use memory::HostTrap;
+pub use request::{
+    DispatchRecord, Exchange, ForwardedRequest, Request, RequestOutcome, ResponseHead,
+};
 pub use state::{Level, LocalReply, LogLine, Source};
 pub use worker::Worker;
