@@ -51,6 +51,7 @@ impl Worker {
             logs,
             dispatches: Vec::new(),
             traps: Vec::new(),
+            filter_time: std::time::Duration::ZERO,
         };
         if !loaded {
             return self.fail(ex);
@@ -187,6 +188,7 @@ impl Worker {
             return Err(Trapped("instance trapped".to_string()));
         }
         let context = ex.context_id;
+        let started = std::time::Instant::now();
         let result = self.invoke(
             phase,
             context,
@@ -196,6 +198,7 @@ impl Worker {
             current,
             &mut ex.logs,
         );
+        ex.filter_time += started.elapsed();
         if let Err(Trapped(message)) = &result {
             ex.alive = false;
             ex.traps.push(message.clone());

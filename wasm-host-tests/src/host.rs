@@ -233,6 +233,8 @@ pub struct Report {
     pub traps: Vec<String>,
     /// Dispatches made.
     pub dispatches: Vec<DispatchRecord>,
+    /// Wall time spent inside the filter's callbacks for this exchange (root start excluded).
+    pub filter_time: std::time::Duration,
     /// The filter's metrics after the exchange (shared by all workers).
     pub metrics: BTreeMap<String, MetricValue>,
     /// True when the filter returned Pause with nothing pending (WasmX hangs; the client times out).
@@ -421,6 +423,7 @@ impl Host {
             dispatches: std::mem::take(&mut ex.dispatches),
             metrics: self.metrics.snapshot(),
             hung,
+            filter_time: ex.filter_time,
         }
     }
 }

@@ -48,6 +48,33 @@
 //! }
 //! ```
 
+//! # Scenario tests against the real filter
+//!
+//! ```no_run
+//! use wasm_host_tests::{echo, filter_wasm_path, Filter, Host, HostConfig, Request, UpstreamResponse};
+//!
+//! let path = filter_wasm_path().unwrap(); // Err says to run `make build`
+//! let config = br#"{"token_secret":"0123456789abcdef0123456789abcdef"}"#;
+//! let host = Host::new(Filter::from_file(&path).unwrap(), HostConfig::with_config(&config[..])).unwrap();
+//! let body = br#"{"messages":[{"role":"user","content":"i-0123456789abcdef0"}]}"#;
+//! // Upstream echoes what it received; the client must get the original back.
+//! let report = host.exchange(Request::post("/v1/messages", body), echo);
+//! let upstream = report.upstream_request.as_ref().unwrap();
+//! assert!(!upstream.body.windows(19).any(|w| w == b"i-0123456789abcdef0"));
+//! assert_eq!(report.client().unwrap().body, body);
+//! assert!(!report.log_text().contains("i-0123456789abcdef0"));
+//! // Split the upstream response at every offset:
+//! for cut in 1..body.len() {
+//!     let r = host.exchange(Request::post("/v1/messages", body), |req: &wasm_host_tests::ForwardedRequest| {
+//!         UpstreamResponse::json(&req.body).split_at(&[cut])
+//!     });
+//!     assert_eq!(r.client().unwrap().body, body);
+//! }
+//! ```
+//!
+//! Dispatches go through a [`dispatch::Transport`]: [`dispatch::ScriptedTransport`] answers from a script,
+//! [`dispatch::TcpTransport`] speaks HTTP/1.1 with `Connection: close` (use [`Host::with_transport`]).
+
 pub mod body;
 pub mod codec;
 pub mod dispatch;

@@ -132,6 +132,8 @@ pub struct Exchange {
     pub dispatches: Vec<DispatchRecord>,
     /// Trap messages of this exchange's callbacks.
     pub traps: Vec<String>,
+    /// Wall time spent inside this exchange's callbacks (host calls included, dispatch I/O excluded).
+    pub filter_time: std::time::Duration,
 }
 
 impl Exchange {
