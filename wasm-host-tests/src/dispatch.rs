@@ -191,6 +191,9 @@ where
     }
 }
 
+/// Largest dispatch response head WasmX accepts (one 8k `wasm_socket_large_buffers` buffer).
+pub const MAX_RESPONSE_HEAD: usize = 8192;
+
 /// Real HTTP/1.1 over TCP with `Connection: close`, one connection per call, as WasmX does. No TLS: an
 /// `https` dispatch fails with `tls handshake failure`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -223,6 +226,10 @@ impl Transport for TcpTransport {
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).map_err(|e| io_failure(&e))?;
         let _ = stream.shutdown(Shutdown::Both);
+        // WasmX reads the response head into one `wasm_socket_large_buffers` buffer (default 8k).
+        if find(&raw, b"\r\n\r\n").is_none_or(|end| end + 4 > MAX_RESPONSE_HEAD) {
+            return Err(DispatchFailure::Reader);
+        }
         parse_response(&raw).ok_or(DispatchFailure::Reader)
     }
 }

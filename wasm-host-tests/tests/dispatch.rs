@@ -354,3 +354,56 @@ fn dispatch_from_tick_goes_to_the_root_context() {
         "dispatch OK, then the callback with root id 1"
     );
 }
+
+fn tcp_request(addr: &str, timeout_ms: u64) -> wasm_host_tests::dispatch::DispatchRequest {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    wasm_host_tests::dispatch::DispatchRequest {
+        upstream: addr.to_string(),
+        target: wasm_host_tests::dispatch::Target::Tcp {
+            host: host.to_string(),
+            port: port.parse().unwrap(),
+        },
+        method: "POST".to_string(),
+        path: "/q".to_string(),
+        authority: "svc".to_string(),
+        scheme: "http".to_string(),
+        headers: vec![(b"x-k".to_vec(), b"v".to_vec())],
+        body: b"body".to_vec(),
+        timeout: std::time::Duration::from_millis(timeout_ms),
+    }
+}
+
+#[test]
+fn tcp_transport_timeout_and_oversized_head() {
+    use wasm_host_tests::dispatch::Transport;
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let hold = std::thread::spawn(move || {
+        let (s, _) = silent.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        drop(s);
+    });
+    assert_eq!(
+        TcpTransport.send(&tcp_request(&addr, 150)),
+        Err(DispatchFailure::Timeout)
+    );
+    hold.join().unwrap();
+
+    let big = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = big.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = big.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).unwrap();
+        let filler = "a".repeat(9000);
+        s.write_all(
+            format!("HTTP/1.1 200 OK\r\nX-Big: {filler}\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        TcpTransport.send(&tcp_request(&addr, 2000)),
+        Err(DispatchFailure::Reader)
+    );
+    server.join().unwrap();
+}
