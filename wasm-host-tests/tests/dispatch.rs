@@ -355,6 +355,7 @@ fn dispatch_from_tick_goes_to_the_root_context() {
     );
 }
 
+#[allow(clippy::unwrap_used)]
 fn tcp_request(addr: &str, timeout_ms: u64) -> wasm_host_tests::dispatch::DispatchRequest {
     let (host, port) = addr.rsplit_once(':').unwrap();
     wasm_host_tests::dispatch::DispatchRequest {
