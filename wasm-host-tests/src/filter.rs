@@ -83,7 +83,8 @@ impl Filter {
         {
             return Ok(hit.clone());
         }
-        let filter = Self::from_bytes(name, bytes, fuel)?;
+        let disk = cache_dir();
+        let filter = Self::build(name, bytes, fuel, disk.as_deref())?;
         cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -94,10 +95,17 @@ impl Filter {
     /// Compiles a module (binary or, for tests, WAT text). With `fuel`, every callback runs with a fuel budget
     /// (see [`crate::HostConfig::fuel_per_callback`]); without, callbacks are unmetered (for benchmarks).
     pub fn from_bytes(name: &str, bytes: &[u8], fuel: bool) -> Result<Self, HostError> {
+        Self::build(name, bytes, fuel, None)
+    }
+
+    fn build(name: &str, bytes: &[u8], fuel: bool, disk: Option<&Path>) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.consume_fuel(fuel);
         let engine = Engine::new(&config).map_err(|e| HostError::Compile(e.to_string()))?;
-        let module = Module::new(&engine, bytes).map_err(|e| HostError::Compile(e.to_string()))?;
+        let module = match disk {
+            Some(dir) => compile_with_disk_cache(&engine, bytes, dir)?,
+            None => Module::new(&engine, bytes).map_err(|e| HostError::Compile(e.to_string()))?,
+        };
         let exports: Vec<&str> = module.exports().map(|e| e.name()).collect();
         if !exports
             .iter()
@@ -133,16 +141,54 @@ impl Filter {
     }
 }
 
-/// Locates the release build of the aws-masker filter,
-/// `target/wasm32-wasip1/release/aws_masker.wasm` under the workspace root.
-pub fn filter_wasm_path() -> Result<PathBuf, String> {
+fn workspace_target() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let path = target
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Where compiled modules are kept between test processes (`WASM_HOST_CACHE=off` disables it).
+fn cache_dir() -> Option<PathBuf> {
+    match std::env::var("WASM_HOST_CACHE") {
+        Ok(v) if v == "off" => None,
+        Ok(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => Some(workspace_target().join("wasm-host-cache")),
+    }
+}
+
+/// Compiling a real filter with a debug build of Cranelift takes tens of seconds, so the machine code is
+/// kept on disk keyed by the module bytes and the engine's compatibility hash.
+fn compile_with_disk_cache(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Module, HostError> {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let path = dir.join(format!("{:016x}.cwasm", hasher.finish()));
+    if path.is_file() {
+        // SAFETY: the file was written by `Module::serialize` below for an engine with the same
+        // compatibility hash, in this build's own target directory; wasmtime still checks its header.
+        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
+            return Ok(module);
+        }
+    }
+    let module = Module::new(engine, bytes).map_err(|e| HostError::Compile(e.to_string()))?;
+    if let Ok(serialized) = module.serialize() {
+        let tmp = dir.join(format!("{}.{}.tmp", path.display(), std::process::id()));
+        let stored = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&tmp, &serialized))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if stored.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(module)
+}
+
+/// Locates the release build of the aws-masker filter,
+/// `target/wasm32-wasip1/release/aws_masker.wasm` under the workspace root.
+pub fn filter_wasm_path() -> Result<PathBuf, String> {
+    let path = workspace_target()
         .join("wasm32-wasip1")
         .join("release")
         .join("aws_masker.wasm");
@@ -179,6 +225,20 @@ mod tests {
                 assert!(message.contains("aws_masker.wasm") && message.contains("make build"))
             }
         }
+    }
+
+    #[test]
+    fn disk_cache_stores_and_reuses_compiled_code() {
+        let dir = std::env::temp_dir().join(format!("wasm-host-cache-test-{}", std::process::id()));
+        let wat = crate::fixtures::WatFilter::new().build();
+        let bytes = wat.as_bytes();
+        let engine = Engine::default();
+        let first = compile_with_disk_cache(&engine, bytes, &dir).unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let second = compile_with_disk_cache(&engine, bytes, &dir).unwrap();
+        assert_eq!(first.exports().count(), second.exports().count());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
