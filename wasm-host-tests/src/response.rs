@@ -15,9 +15,25 @@ const HOP_BY_HOP: [&str; 4] = ["transfer-encoding", "connection", "keep-alive", 
 
 const ERROR_500: &[u8] = b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n";
 
+const ERROR_502: &[u8] = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
+
+/// nginx's own error response; the filter's response steps still run on it (if the filter is alive).
+fn error_page(ex: &mut Exchange, status: u16, body: &[u8]) -> (u16, Vec<Pair>) {
+    ex.local_body = Some(body.to_vec());
+    let headers = vec![
+        (b"content-type".to_vec(), b"text/html".to_vec()),
+        (
+            b"content-length".to_vec(),
+            body.len().to_string().into_bytes(),
+        ),
+    ];
+    (status, headers)
+}
+
 impl Worker {
-    /// Runs the response-headers step on the upstream response head (`None` when the request was answered
-    /// locally, failed or hung) and returns the head the client gets.
+    /// Runs the response-headers step on the upstream response head and returns the head the client gets.
+    /// Pass `None` when there is no upstream response: for a local response or a failed filter (500), or,
+    /// after [`RequestOutcome::Forward`], when the upstream could not be reached (502, as nginx answers).
     pub fn response_headers(
         &mut self,
         ex: &mut Exchange,
@@ -48,17 +64,8 @@ impl Worker {
                         .collect();
                     (status, headers)
                 }
-                _ => {
-                    ex.local_body = Some(ERROR_500.to_vec());
-                    let headers = vec![
-                        (b"content-type".to_vec(), b"text/html".to_vec()),
-                        (
-                            b"content-length".to_vec(),
-                            ERROR_500.len().to_string().into_bytes(),
-                        ),
-                    ];
-                    (500, headers)
-                }
+                (None, RequestOutcome::Forward(_)) => error_page(ex, 502, ERROR_502),
+                _ => error_page(ex, 500, ERROR_500),
             }
         };
         ex.original_cl = content_length(&headers);

@@ -436,3 +436,17 @@ fn pause_in_response_headers_without_local_response_warns_and_continues() {
             .contains("local response expected but none produced")));
     assert_eq!(report.client().unwrap().body, b"body");
 }
+
+#[test]
+fn unreachable_upstream_gives_502_through_the_response_steps() {
+    let wat = WatFilter::new().on(Callback::ResponseHeaders, "(call $status (i32.const 44))");
+    let h = host(&wat, HostConfig::default());
+    let mut ex = h.worker(0).begin(Request::get("/"));
+    assert!(matches!(ex.outcome(), RequestOutcome::Forward(_)));
+    let head = h.worker(0).response_headers(&mut ex, None);
+    let body = h.worker(0).finish(&mut ex);
+    assert_eq!(head.status, 502);
+    assert!(String::from_utf8_lossy(&body).contains("502 Bad Gateway"));
+    assert_eq!(common::statuses_of(&ex.logs), ["44"]);
+    assert!(ex.filter_time > std::time::Duration::ZERO);
+}
