@@ -76,11 +76,14 @@
 //! [`dispatch::TcpTransport`] speaks HTTP/1.1 with `Connection: close` (use [`Host::with_transport`]).
 
 pub mod body;
+pub mod cli;
 pub mod codec;
 pub mod dispatch;
 pub mod fixtures;
 pub mod matrix;
 pub mod metrics;
+pub mod replay;
+pub mod serve;
 pub mod shm;
 
 mod abi;
