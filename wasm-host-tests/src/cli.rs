@@ -25,7 +25,7 @@ usage:
                   [--workers N] [--shm-kv SIZE|none] [--client-body-buffer SIZE]
                   [--response-body-buffers \"N SIZE\"] [--upstream-timeout SECS]
                   [--max-connections N] [--filter-log debug|info|warn|err|off] [--no-access-log]
-                  [--no-filter]
+                  [--upstream-ca PEM_FILE] [--no-filter]
   wasm-host replay --wasm PATH --config FILE|JSON --request BODY_FILE [--path /v1/messages]
                   [--header 'name: value']... [--response FILE --response-type json|sse]
                   [--chunk BYTES] [--client-body-buffer SIZE] [--response-body-buffers \"N SIZE\"]
@@ -209,6 +209,7 @@ fn serve(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             "--filter-log",
             "--no-access-log",
             "--no-filter",
+            "--upstream-ca",
         ],
     )?;
     let upstream = last(&flags, "--upstream").ok_or(CliError::Missing("--upstream"))?;
@@ -235,6 +236,7 @@ fn serve(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         };
     }
     options.access_log = last(&flags, "--no-access-log").is_none();
+    options.upstream_ca = last(&flags, "--upstream-ca").map(PathBuf::from);
     let filter = if last(&flags, "--no-filter").is_some() {
         None
     } else {

@@ -95,16 +95,39 @@ pub fn replay(
         *upstream_body.borrow_mut() = r.chunks.concat();
         r
     });
-    let original = Counter::of(body);
-    let masked = report
-        .upstream_request
-        .as_ref()
-        .map(|f| Counter::of(&f.body).surplus_over(&original))
-        .unwrap_or_default();
-    let restored = report.response.as_ref().map_or(0, |client| {
-        Counter::of(&upstream_body.borrow())
-            .total()
-            .saturating_sub(Counter::of(&client.body).total())
+    let counter = |name: &str| match report.metrics.get(name) {
+        Some(MetricValue::Counter(n)) => Some(*n),
+        _ => None,
+    };
+    // The filter's own counters (a fresh host ran this one exchange) when it keeps them; otherwise
+    // placeholders counted in the bodies, which misses placeholders split across SSE events.
+    let by_metrics: std::collections::BTreeMap<String, u64> = report
+        .metrics
+        .iter()
+        .filter_map(
+            |(name, v)| match (name.strip_prefix("identifiers_masked_"), v) {
+                (Some(kind), MetricValue::Counter(n)) if *n > 0 => Some((kind.to_string(), *n)),
+                _ => None,
+            },
+        )
+        .collect();
+    let (masked, source) = if counter("identifiers_masked").is_some() {
+        (by_metrics, "metrics")
+    } else {
+        let original = Counter::of(body);
+        let diffed = report
+            .upstream_request
+            .as_ref()
+            .map(|f| Counter::of(&f.body).surplus_over(&original))
+            .unwrap_or_default();
+        (diffed, "bodies")
+    };
+    let restored = counter("placeholders_restored").unwrap_or_else(|| {
+        report.response.as_ref().map_or(0, |client| {
+            Counter::of(&upstream_body.borrow())
+                .total()
+                .saturating_sub(Counter::of(&client.body).total())
+        })
     });
     let metrics: Map<String, Value> = report
         .metrics
@@ -133,6 +156,7 @@ pub fn replay(
             "masked": masked,
             "masked_total": masked.values().sum::<u64>(),
             "restored": restored,
+            "source": source,
         },
         "metrics": metrics,
         "logs": report.logs.iter().map(|l| format!("[{:?}] {}", l.level, l.message)).collect::<Vec<_>>(),

@@ -38,6 +38,7 @@ use crate::dispatch::TcpTransport;
 use crate::error::HostError;
 use crate::filter::Filter;
 use crate::host::{Host, HostConfig};
+use crate::metrics::Metrics;
 use crate::state::{Level, LogLine};
 
 use upstream::{Upstream, UpstreamUrl, UrlError};
@@ -59,6 +60,8 @@ pub struct ServeOptions {
     pub access_log: bool,
     /// Filter log lines at or above this level go to stderr (`None`: none).
     pub filter_log: Option<Level>,
+    /// Extra trusted CA certificates (PEM file) for an `https://` upstream, besides the webpki roots.
+    pub upstream_ca: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -72,6 +75,7 @@ impl ServeOptions {
             max_connections: 1024,
             access_log: true,
             filter_log: Some(Level::Warn),
+            upstream_ca: None,
         })
     }
 }
@@ -85,6 +89,8 @@ pub enum ServeError {
     NotLoaded(Vec<String>),
     /// The listen address could not be bound.
     Bind(io::Error),
+    /// The `--upstream-ca` file is unusable.
+    Ca(String),
 }
 
 impl fmt::Display for ServeError {
@@ -97,6 +103,7 @@ impl fmt::Display for ServeError {
                 lines.join("\n  ")
             ),
             Self::Bind(e) => write!(f, "cannot listen: {e}"),
+            Self::Ca(e) => write!(f, "upstream ca: {e}"),
         }
     }
 }
@@ -131,10 +138,17 @@ impl Gateway {
     ) -> Result<Self, ServeError> {
         let host = match filter {
             Some((filter, config)) => {
+                let name = filter.name().to_string();
                 let host = Host::with_transport(filter, config, Arc::new(TcpTransport))?;
                 for index in 0..host.workers() {
                     let mut logs = Vec::new();
-                    if !host.worker(index).ensure_started(&mut logs) {
+                    let mut worker = host.worker(index);
+                    // A registry per worker (WasmX shares one) lets every request's counter increments be
+                    // read exactly, for the access log.
+                    worker.metrics = Metrics::new(&name);
+                    let started = worker.ensure_started(&mut logs);
+                    drop(worker);
+                    if !started {
                         return Err(ServeError::NotLoaded(
                             logs.iter().map(|l| l.message.clone()).collect(),
                         ));
@@ -154,7 +168,11 @@ impl Gateway {
             }
             None => None,
         };
-        let upstream = Upstream::new(options.upstream.clone(), options.upstream_timeout);
+        let roots = match &options.upstream_ca {
+            Some(path) => upstream::load_ca(path).map_err(ServeError::Ca)?,
+            None => Vec::new(),
+        };
+        let upstream = Upstream::new(options.upstream.clone(), options.upstream_timeout, &roots);
         Ok(Self {
             host,
             upstream,

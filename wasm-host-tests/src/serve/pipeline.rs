@@ -3,7 +3,10 @@
 //! requests on the same worker interleave while they wait on sockets, as request contexts share an instance
 //! in nginx.
 
+use std::collections::BTreeMap;
+
 use crate::host::Host;
+use crate::metrics::MetricValue;
 use crate::request::{Exchange, ForwardedRequest, Request, RequestOutcome, ResponseHead};
 use crate::state::{Level, LogLine};
 
@@ -30,6 +33,8 @@ pub enum Pipeline<'h> {
         worker: usize,
         /// The exchange.
         ex: Box<Exchange>,
+        /// Counter increments this request caused, by metric name.
+        deltas: BTreeMap<String, u64>,
     },
     /// Filter switched off: headers and bodies pass unchanged (hop-by-hop headers aside).
     Off {
@@ -53,7 +58,14 @@ impl<'h> Pipeline<'h> {
             return (Self::Off { page: None }, Decision::Forward(forwarded));
         };
         let worker = host.next_worker();
-        let ex = host.worker(worker).begin(request);
+        let mut deltas = BTreeMap::new();
+        let ex = {
+            let mut w = host.worker(worker);
+            let before = w.metrics.snapshot();
+            let ex = w.begin(request);
+            add_deltas(&mut deltas, &before, &w.metrics.snapshot());
+            ex
+        };
         let decision = match ex.outcome() {
             RequestOutcome::Forward(f) => Decision::Forward(f.clone()),
             RequestOutcome::Respond => Decision::Respond,
@@ -63,6 +75,7 @@ impl<'h> Pipeline<'h> {
             host,
             worker,
             ex: Box::new(ex),
+            deltas,
         };
         (pipeline, decision)
     }
@@ -74,9 +87,9 @@ impl<'h> Pipeline<'h> {
         upstream: Option<(u16, Vec<(String, String)>)>,
     ) -> ResponseHead {
         match self {
-            Self::Filter { host, worker, ex } => {
-                host.worker(*worker).response_headers(ex, upstream)
-            }
+            Self::Filter {
+                host, worker, ex, ..
+            } => host.worker(*worker).response_headers(ex, upstream),
             Self::Off { page } => match upstream {
                 Some((status, headers)) => {
                     let headers: Vec<(String, String)> = headers
@@ -110,7 +123,9 @@ impl<'h> Pipeline<'h> {
     /// Runs the response-body step on one upstream piece; returns what the client gets now.
     pub fn response_body(&mut self, piece: &[u8]) -> Vec<u8> {
         match self {
-            Self::Filter { host, worker, ex } => host.worker(*worker).response_body(ex, piece),
+            Self::Filter {
+                host, worker, ex, ..
+            } => host.worker(*worker).response_body(ex, piece),
             Self::Off { .. } => piece.to_vec(),
         }
     }
@@ -118,7 +133,18 @@ impl<'h> Pipeline<'h> {
     /// Ends the response (final body call, log phase); returns the last bytes for the client.
     pub fn finish(&mut self) -> Vec<u8> {
         match self {
-            Self::Filter { host, worker, ex } => host.worker(*worker).finish(ex),
+            Self::Filter {
+                host,
+                worker,
+                ex,
+                deltas,
+            } => {
+                let mut w = host.worker(*worker);
+                let before = w.metrics.snapshot();
+                let out = w.finish(ex);
+                add_deltas(deltas, &before, &w.metrics.snapshot());
+                out
+            }
             Self::Off { page } => page.take().unwrap_or_default(),
         }
     }
@@ -128,6 +154,16 @@ impl<'h> Pipeline<'h> {
         match self {
             Self::Filter { ex, .. } => ex.filter_time.as_micros(),
             Self::Off { .. } => 0,
+        }
+    }
+
+    /// Counter increments this request caused (the request steps and the log phase, where the filter
+    /// counts), by metric name; `None` with the filter off. Exact because each worker keeps its own
+    /// registry in the gateway and is locked while a step runs.
+    pub fn metric_deltas(&self) -> Option<&BTreeMap<String, u64>> {
+        match self {
+            Self::Filter { deltas, .. } => Some(deltas),
+            Self::Off { .. } => None,
         }
     }
 
@@ -153,6 +189,23 @@ fn passthrough_headers(headers: &[(String, String)], body_len: usize) -> Vec<(St
         out.push(("content-length".to_string(), body_len.to_string()));
     }
     out
+}
+
+fn add_deltas(
+    into: &mut BTreeMap<String, u64>,
+    before: &BTreeMap<String, MetricValue>,
+    after: &BTreeMap<String, MetricValue>,
+) {
+    for (name, value) in after {
+        let MetricValue::Counter(now) = value else {
+            continue;
+        };
+        let was = match before.get(name) {
+            Some(MetricValue::Counter(v)) => *v,
+            _ => 0,
+        };
+        *into.entry(name.clone()).or_default() += now.saturating_sub(was);
+    }
 }
 
 /// True for log lines worth showing on the gateway's stderr.

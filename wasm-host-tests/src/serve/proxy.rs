@@ -280,6 +280,15 @@ fn proxy(
     from_upstream.finish();
     to_client.finish();
     entry.restored = from_upstream.total().saturating_sub(to_client.total());
+    if let Some(deltas) = pipeline.metric_deltas() {
+        // The filter's own counts when it keeps them (placeholders split across SSE events included).
+        if let Some(n) = deltas.get("identifiers_masked") {
+            entry.masked = *n;
+        }
+        if let Some(n) = deltas.get("placeholders_restored") {
+            entry.restored = *n;
+        }
+    }
     if !alive {
         entry.notes.push("client_gone");
         keep = false;

@@ -14,7 +14,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use super::wire::{self, BodyReader, ResponseHead, WireError};
@@ -104,6 +105,18 @@ impl UpstreamUrl {
     }
 }
 
+/// Reads the certificates of a PEM file (for `--upstream-ca`).
+pub fn load_ca(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .collect();
+    match certs {
+        Ok(certs) if !certs.is_empty() => Ok(certs),
+        Ok(_) => Err(format!("{} holds no certificate", path.display())),
+        Err(e) => Err(format!("cannot parse {}: {e}", path.display())),
+    }
+}
+
 /// A connection to the upstream, plain or TLS.
 pub enum Conn {
     /// Plain TCP.
@@ -180,12 +193,18 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// An upstream at `url`; `timeout` is the connect, send and read timeout.
-    pub fn new(url: UpstreamUrl, timeout: Duration) -> Self {
+    /// An upstream at `url`; `timeout` is the connect, send and read timeout. TLS trusts the webpki roots
+    /// plus `extra_roots` (a private CA, or a test CA).
+    pub fn new(
+        url: UpstreamUrl,
+        timeout: Duration,
+        extra_roots: &[CertificateDer<'static>],
+    ) -> Self {
         let tls = url.tls.then(|| {
-            let roots = RootCertStore {
+            let mut roots = RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
+            let (_added, _ignored) = roots.add_parsable_certificates(extra_roots.iter().cloned());
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -357,6 +376,7 @@ mod tests {
         let up = Upstream::new(
             UpstreamUrl::parse("https://api.anthropic.com").unwrap(),
             Duration::from_secs(1),
+            &[],
         );
         assert!(up.tls.is_some());
     }

@@ -373,6 +373,7 @@ impl Client {
         let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT).unwrap();
         stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
         let writer = stream.try_clone().unwrap();
         Client {
             reader: BufReader::new(stream),
