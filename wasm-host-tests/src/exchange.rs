@@ -31,7 +31,7 @@ impl Worker {
                 .find(|(k, _)| k.eq_ignore_ascii_case("host"))
                 .map_or(request.authority, |(_, v)| v.clone())
                 .into_bytes(),
-            request_headers: to_pairs(&request.headers),
+            request_headers: with_length(to_pairs(&request.headers), request.body.len()),
             request_body: request.body,
             ..HttpState::default()
         };
@@ -240,4 +240,19 @@ impl Worker {
             Some(CurrentCall { result }),
         );
     }
+}
+
+/// An HTTP/1.1 client announces a body with `content-length` or `transfer-encoding` (nginx reads no body
+/// otherwise); add the length when a test request has neither.
+fn with_length(mut headers: Vec<crate::codec::Pair>, body_len: usize) -> Vec<crate::codec::Pair> {
+    let announced = headers
+        .iter()
+        .any(|(k, _)| headers::eq(k, b"content-length") || headers::eq(k, b"transfer-encoding"));
+    if body_len > 0 && !announced {
+        headers.push((
+            b"content-length".to_vec(),
+            body_len.to_string().into_bytes(),
+        ));
+    }
+    headers
 }

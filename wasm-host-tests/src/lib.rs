@@ -5,7 +5,12 @@
 //! end-of-stream rule, one Pause-buffering window, shared data with WasmX's CAS rule, local responses with the
 //! appended newline, NYI functions that trap, and one instance per worker recycled after a trap.
 //!
-//! All state lives in wasmtime `Store`s owned by [`Host`] values, so tests run in parallel.
+//! All state lives in wasmtime `Store`s owned by [`Host`] values, so tests run in parallel. Compiled
+//! modules are shared: per process by content ([`Filter::cached`]) and on disk under
+//! `target/wasm-host-cache/` for [`Filter::from_file`] (`WASM_HOST_CACHE=off` disables it, any other value is
+//! a directory), because a debug build of Cranelift needs tens of seconds for a real filter.
+//! Each callback runs with a fuel budget ([`HostConfig::fuel_per_callback`]) and each instance with a memory
+//! cap ([`HostConfig::max_memory`]): a runaway filter traps instead of hanging the test.
 //!
 //! # Whole exchanges
 //!

@@ -85,7 +85,7 @@ pub(crate) fn alloc(c: &mut Ctx<'_>, len: usize) -> wasmtime::Result<u32> {
         i32::try_from(len).map_err(|_| trap("host trap (internal error): allocation too large"))?;
     let mut out = [Val::I32(0)];
     func.call(&mut *c, &[Val::I32(len)], &mut out)?;
-    Ok(out[0].i32().unwrap_or(0) as u32)
+    Ok(out.first().and_then(Val::i32).unwrap_or(0) as u32)
 }
 
 /// Allocates, copies `data` in, and stores the pointer and length at `ret_ptr`/`ret_len`.

@@ -283,3 +283,27 @@ fn emptied_chunk_is_dropped_and_final_call_can_emit_held_bytes() {
     assert_eq!(client.body, b"Wasm");
     assert_eq!(client.chunks, [b"Wasm".to_vec()]);
 }
+
+#[test]
+fn a_body_comes_with_a_content_length_like_a_real_client() {
+    let get = "(call $status (call $proxy_get_header_map_value (i32.const 0) (i32.const 4000) (i32.const 14) (i32.const 256) (i32.const 260))) (call $log_ret (i32.const 0))";
+    let wat = WatFilter::new()
+        .data(4000, b"content-length")
+        .on(Callback::RequestHeaders, get);
+    let h = host(&wat, HostConfig::default());
+    let report = h.exchange(Request::post("/", b"12345"), UpstreamResponse::json(b"{}"));
+    assert_eq!(statuses(&report), ["00"]);
+    assert!(report.logs.iter().any(|l| l.message == "5"));
+    let chunked = Request::post("/", b"12345").header("transfer-encoding", "chunked");
+    let report = h.exchange(chunked, UpstreamResponse::json(b"{}"));
+    assert_eq!(
+        statuses(&report),
+        ["01"],
+        "a chunked request keeps no content-length"
+    );
+    assert_eq!(
+        report.upstream_request.unwrap().header("content-length"),
+        Some("5"),
+        "nginx forwards the read body with a length"
+    );
+}
