@@ -3,8 +3,8 @@
 //! the gateway with the filter off, and with the filter on (ratios in the same run); then time to first
 //! byte of an SSE stream with and without the filter.
 //!
-//! `cargo bench -p wasm-host-tests --bench serve` (needs `make build`; `SERVE_BENCH_SECS` sets the time
-//! per case, `SERVE_BENCH_CLIENTS` the concurrent keep-alive clients).
+//! `cargo run --release -p wasm-host-tests --example serve_bench` (needs `make build`; `SERVE_BENCH_SECS`
+//! sets the time per case, `SERVE_BENCH_CLIENTS` the concurrent keep-alive clients).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/e2e_support/mod.rs"]
@@ -22,16 +22,17 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A Messages body of about `size` bytes, with an identifier every ~300 bytes.
+/// A Messages body of about `size` bytes, with one identifier (rotating kinds) every ~300 bytes.
 fn body_of(size: usize) -> Vec<u8> {
     let mut text = String::new();
     let mut n = 0u32;
-    while text.len() + 120 < size {
+    while text.len() + 300 < size {
         let o = originals(n % 64);
         text.push_str(&format!(
-            "Step {n}: the deployment on {} failed while assuming {} from {}; the logs were quiet and the health \
-             checks kept passing for a while before the rollback happened. ",
-            o[0], o[1], o[2]
+            "Step {n}: the deployment on {} failed; the logs were quiet and the health checks kept passing for \
+             a while before the rollback happened, so the on-call engineer opened a ticket, paged the owning \
+             team and asked for the release notes of the last three changes to that service. ",
+            o[(n % 4) as usize]
         ));
         n += 1;
     }
