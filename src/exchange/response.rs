@@ -1,0 +1,432 @@
+//! Response decisions: the plan from the response headers, and the per-chunk body machine.
+//!
+//! WasmX hands the body over chunk by chunk and each chunk can be replaced. When the upstream
+//! sent a Content-Length, a body split in several chunks never sees end-of-stream, so the end
+//! is `bytes_seen == content_length` (the length as it was before the filter removed the
+//! header); without one, it is the final (usually empty) eos call.
+
+use super::request::{content_length, is_identity, media_type};
+use crate::placeholder::Mapping;
+
+/// The response headers a plan needs, as raw bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResponseHeaders<'a> {
+    pub content_type: Option<&'a [u8]>,
+    pub content_encoding: Option<&'a [u8]>,
+    pub content_length: Option<&'a [u8]>,
+}
+
+/// How to treat the response body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponsePlan {
+    /// Nothing to restore, or a binary body: leave it alone.
+    Pass,
+    /// Compressed: cannot be restored; pass unchanged and count it.
+    SkipEncoded,
+    /// JSON: hold the whole body (up to a limit), restore once.
+    Whole,
+    /// `text/event-stream`: restore incrementally, event by event.
+    Sse,
+    /// Other text: restore incrementally.
+    Text,
+}
+
+impl ResponsePlan {
+    /// True when the body may change, so `content-length` must go.
+    pub fn changes_body(self) -> bool {
+        matches!(
+            self,
+            ResponsePlan::Whole | ResponsePlan::Sse | ResponsePlan::Text
+        )
+    }
+}
+
+/// Decides from the response headers. `has_mapping` is false when the exchange knows no
+/// placeholder (nothing masked): then the body is never touched.
+pub fn plan_response(headers: &ResponseHeaders<'_>, has_mapping: bool) -> ResponsePlan {
+    if !has_mapping {
+        return ResponsePlan::Pass;
+    }
+    if !is_identity(headers.content_encoding) {
+        return ResponsePlan::SkipEncoded;
+    }
+    let media = match headers.content_type {
+        None => return ResponsePlan::Text,
+        Some(v) => media_type(v),
+    };
+    if media == "application/json" || media.ends_with("+json") {
+        ResponsePlan::Whole
+    } else if media == "text/event-stream" {
+        ResponsePlan::Sse
+    } else if media.starts_with("text/")
+        || media.is_empty()
+        || media.ends_with("+xml")
+        || matches!(
+            media.as_str(),
+            "application/xml" | "application/x-ndjson" | "application/javascript"
+        )
+    {
+        ResponsePlan::Text
+    } else {
+        ResponsePlan::Pass
+    }
+}
+
+/// The Content-Length the upstream announced, for [`BodyEnd`].
+pub fn announced_length(headers: &ResponseHeaders<'_>) -> Option<u64> {
+    content_length(headers.content_length)
+}
+
+/// Finds the end of a response body under WasmX's end-of-stream rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyEnd {
+    expected: Option<u64>,
+    seen: u64,
+}
+
+impl BodyEnd {
+    pub fn new(content_length: Option<u64>) -> Self {
+        BodyEnd {
+            expected: content_length,
+            seen: 0,
+        }
+    }
+
+    /// Records a chunk; true when it is the last one.
+    pub fn on_chunk(&mut self, len: usize, eos: bool) -> bool {
+        self.seen = self
+            .seen
+            .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+        eos || self.expected.is_some_and(|n| self.seen >= n)
+    }
+
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+}
+
+/// Placeholders restored and unknown ones left as they were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreCounts {
+    pub restored: u64,
+    pub unknown: u64,
+}
+
+/// An incremental restorer, as the body machine drives it.
+pub trait Restore {
+    /// Restores what it can of `chunk` into `out`, holding back a possibly split placeholder.
+    fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>);
+    /// Flushes everything held back.
+    fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>);
+    /// Restores a whole body at once.
+    fn whole(&mut self, mapping: &Mapping, body: &[u8], out: &mut Vec<u8>) {
+        self.feed(mapping, body, out);
+        self.finish(mapping, out);
+    }
+    fn counts(&self) -> RestoreCounts;
+}
+
+/// What to do with the current chunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// Leave the chunk as it is.
+    Keep,
+    /// Replace the chunk with these bytes (maybe empty: the chunk is held).
+    Replace(Vec<u8>),
+}
+
+enum Phase {
+    Hold { held: Vec<u8>, limit: usize },
+    Stream,
+    Done,
+}
+
+/// The per-response body machine: holds or streams, and flushes at the end.
+pub struct ResponseBody<R> {
+    end: BodyEnd,
+    phase: Phase,
+    restorer: R,
+}
+
+impl<R: Restore> ResponseBody<R> {
+    /// Holds the body in filter memory and restores it once at the end. Past `limit` bytes
+    /// it falls back to streaming, so no body is ever refused.
+    pub fn whole(restorer: R, content_length: Option<u64>, limit: usize) -> Self {
+        let capacity = content_length
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+            .min(limit);
+        ResponseBody {
+            end: BodyEnd::new(content_length),
+            phase: Phase::Hold {
+                held: Vec::with_capacity(capacity),
+                limit,
+            },
+            restorer,
+        }
+    }
+
+    /// Restores chunk by chunk.
+    pub fn streaming(restorer: R, content_length: Option<u64>) -> Self {
+        ResponseBody {
+            end: BodyEnd::new(content_length),
+            phase: Phase::Stream,
+            restorer,
+        }
+    }
+
+    /// Handles one `on_http_response_body` call.
+    pub fn on_chunk(&mut self, mapping: &Mapping, chunk: &[u8], eos: bool) -> Emit {
+        let last = self.end.on_chunk(chunk.len(), eos);
+        let mut out = Vec::new();
+        match &mut self.phase {
+            Phase::Done => return Emit::Keep,
+            Phase::Hold { held, limit } if held.len().saturating_add(chunk.len()) <= *limit => {
+                held.extend_from_slice(chunk);
+                if !last {
+                    return Emit::Replace(out);
+                }
+                out.reserve(held.len());
+                self.restorer.whole(mapping, held, &mut out);
+                self.phase = Phase::Done;
+                return Emit::Replace(out);
+            }
+            Phase::Hold { held, .. } => {
+                // Over the limit: emit what is held and go on streaming.
+                out.reserve(held.len() + chunk.len());
+                self.restorer.feed(mapping, held, &mut out);
+                self.phase = Phase::Stream;
+            }
+            Phase::Stream => out.reserve(chunk.len()),
+        }
+        self.restorer.feed(mapping, chunk, &mut out);
+        if last {
+            self.restorer.finish(mapping, &mut out);
+            self.phase = Phase::Done;
+        }
+        if out == chunk {
+            Emit::Keep
+        } else {
+            Emit::Replace(out)
+        }
+    }
+
+    /// True once the last chunk went out.
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    pub fn counts(&self) -> RestoreCounts {
+        self.restorer.counts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uppercases and holds back the last byte of each feed: enough to see hold-back and flush.
+    #[derive(Default)]
+    struct Upper {
+        pending: Option<u8>,
+        feeds: u64,
+        wholes: u64,
+    }
+
+    impl Restore for Upper {
+        fn feed(&mut self, _: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
+            self.feeds += 1;
+            for b in chunk {
+                if let Some(p) = self.pending.replace(b.to_ascii_uppercase()) {
+                    out.push(p);
+                }
+            }
+        }
+        fn finish(&mut self, _: &Mapping, out: &mut Vec<u8>) {
+            out.extend(self.pending.take());
+        }
+        fn whole(&mut self, m: &Mapping, body: &[u8], out: &mut Vec<u8>) {
+            self.wholes += 1;
+            self.feed(m, body, out);
+            self.finish(m, out);
+        }
+        fn counts(&self) -> RestoreCounts {
+            RestoreCounts {
+                restored: self.wholes,
+                unknown: self.feeds,
+            }
+        }
+    }
+
+    /// Feeds `chunks` as WasmX would (eos only on the given flag per call) and returns what
+    /// the client receives plus the per-call emits.
+    fn run(body: &mut ResponseBody<Upper>, calls: &[(&[u8], bool)]) -> (Vec<u8>, Vec<Emit>) {
+        let mapping = Mapping::default();
+        let mut client = Vec::new();
+        let mut emits = Vec::new();
+        for (chunk, eos) in calls {
+            let emit = body.on_chunk(&mapping, chunk, *eos);
+            match &emit {
+                Emit::Keep => client.extend_from_slice(chunk),
+                Emit::Replace(bytes) => client.extend_from_slice(bytes),
+            }
+            emits.push(emit);
+        }
+        (client, emits)
+    }
+
+    fn splits(body: &[u8]) -> Vec<Vec<&[u8]>> {
+        let mut all = vec![vec![body]];
+        for i in 1..body.len() {
+            all.push(vec![&body[..i], &body[i..]]);
+            for j in i + 1..body.len() {
+                all.push(vec![&body[..i], &body[i..j], &body[j..]]);
+            }
+        }
+        all
+    }
+
+    const BODY: &[u8] = b"{\"a\":\"xyz\"}";
+    const RESTORED: &[u8] = b"{\"A\":\"XYZ\"}";
+
+    #[test]
+    fn content_length_end_is_found_without_eos() {
+        for parts in splits(BODY) {
+            // WasmX: with Content-Length, eos is true only when one chunk is the whole body.
+            let calls: Vec<(&[u8], bool)> =
+                parts.iter().map(|p| (*p, p.len() == BODY.len())).collect();
+            for whole in [true, false] {
+                let length = Some(BODY.len() as u64);
+                let mut body = if whole {
+                    ResponseBody::whole(Upper::default(), length, 1 << 20)
+                } else {
+                    ResponseBody::streaming(Upper::default(), length)
+                };
+                let (client, _) = run(&mut body, &calls);
+                assert_eq!(client, RESTORED, "{parts:?}");
+                assert!(body.is_done());
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_end_is_the_final_eos_call() {
+        for parts in splits(BODY) {
+            let mut calls: Vec<(&[u8], bool)> = parts.iter().map(|p| (*p, false)).collect();
+            calls.push((b"", true));
+            let mut body = ResponseBody::streaming(Upper::default(), None);
+            let (client, emits) = run(&mut body, &calls);
+            assert_eq!(client, RESTORED);
+            // The held-back last byte comes out on the final empty call.
+            assert_eq!(emits.last(), Some(&Emit::Replace(b"}".to_vec())));
+        }
+    }
+
+    #[test]
+    fn whole_holds_everything_until_the_end_and_restores_once() {
+        let mut body = ResponseBody::whole(Upper::default(), None, 1 << 20);
+        let (client, emits) = run(
+            &mut body,
+            &[(b"{\"a\":", false), (b"\"xyz\"}", false), (b"", true)],
+        );
+        assert_eq!(client, RESTORED);
+        assert_eq!(emits[0], Emit::Replace(Vec::new()));
+        assert_eq!(emits[1], Emit::Replace(Vec::new()));
+        assert_eq!(emits[2], Emit::Replace(RESTORED.to_vec()));
+        assert_eq!(body.counts().restored, 1);
+    }
+
+    #[test]
+    fn whole_over_the_limit_falls_back_to_streaming() {
+        for limit in 0..BODY.len() {
+            for parts in splits(BODY) {
+                let calls: Vec<(&[u8], bool)> = parts.iter().map(|p| (*p, false)).collect();
+                let mut body =
+                    ResponseBody::whole(Upper::default(), Some(BODY.len() as u64), limit);
+                let (client, _) = run(&mut body, &calls);
+                assert_eq!(client, RESTORED, "limit {limit} {parts:?}");
+                assert!(body.is_done());
+                assert_eq!(body.counts().restored, 0, "no whole restore past the limit");
+            }
+        }
+    }
+
+    #[test]
+    fn calls_after_the_end_pass_unchanged() {
+        let mut body = ResponseBody::streaming(Upper::default(), Some(3));
+        let (client, emits) = run(&mut body, &[(b"abc", true), (b"", true), (b"zz", false)]);
+        assert_eq!(client, b"ABCzz");
+        assert_eq!(emits[1], Emit::Keep);
+        assert_eq!(emits[2], Emit::Keep);
+    }
+
+    #[test]
+    fn unchanged_chunks_are_kept() {
+        let mut body = ResponseBody::streaming(Upper::default(), None);
+        // "X" is held, then "XX" comes out as "XX": the same bytes, so the chunk is kept.
+        let (client, emits) = run(&mut body, &[(b"aX", false), (b"XX", false), (b"", true)]);
+        assert_eq!(
+            emits,
+            [
+                Emit::Replace(b"A".to_vec()),
+                Emit::Keep,
+                Emit::Replace(b"X".to_vec())
+            ]
+        );
+        assert_eq!(client, b"AXXX");
+    }
+
+    #[test]
+    fn body_end_counts_bytes() {
+        let mut end = BodyEnd::new(Some(5));
+        assert!(!end.on_chunk(2, false));
+        assert!(!end.on_chunk(0, false));
+        assert!(end.on_chunk(3, false));
+        assert_eq!(end.seen(), 5);
+        let mut end = BodyEnd::new(None);
+        assert!(!end.on_chunk(100, false));
+        assert!(end.on_chunk(0, true));
+    }
+
+    #[test]
+    fn response_plans() {
+        let h = |ct: Option<&'static str>, ce: Option<&'static str>| ResponseHeaders {
+            content_type: ct.map(str::as_bytes),
+            content_encoding: ce.map(str::as_bytes),
+            content_length: None,
+        };
+        use ResponsePlan::*;
+        let cases = [
+            (h(Some("application/json"), None), true, Whole),
+            (h(Some("application/json"), None), false, Pass),
+            (
+                h(Some("application/json; charset=utf-8"), Some("identity")),
+                true,
+                Whole,
+            ),
+            (h(Some("application/problem+json"), None), true, Whole),
+            (h(Some("text/event-stream; charset=utf-8"), None), true, Sse),
+            (h(Some("text/plain"), None), true, Text),
+            (h(Some("application/x-ndjson"), None), true, Text),
+            (h(None, None), true, Text),
+            (h(Some("application/json"), Some("gzip")), true, SkipEncoded),
+            (h(Some("text/event-stream"), Some("br")), true, SkipEncoded),
+            (h(Some("image/png"), None), true, Pass),
+            (h(Some("application/octet-stream"), None), true, Pass),
+        ];
+        for (headers, has_mapping, expected) in cases {
+            assert_eq!(
+                plan_response(&headers, has_mapping),
+                expected,
+                "{headers:?}"
+            );
+        }
+        assert!(Whole.changes_body() && Sse.changes_body() && Text.changes_body());
+        assert!(!Pass.changes_body() && !SkipEncoded.changes_body());
+        let cl = ResponseHeaders {
+            content_length: Some(b"12"),
+            ..Default::default()
+        };
+        assert_eq!(announced_length(&cl), Some(12));
+    }
+}
