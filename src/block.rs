@@ -186,9 +186,9 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_metric_safe() {
         let mut codes: Vec<&str> = ALL_REASONS.iter().map(|r| r.code()).collect();
-        assert!(codes
-            .iter()
-            .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
+        assert!(codes.iter().all(|c| c
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), ALL_REASONS.len());

@@ -15,6 +15,8 @@ pub mod detect;
 pub mod exchange;
 pub mod json;
 pub mod mask;
+pub mod metrics;
+pub mod node_cache;
 pub mod placeholder;
 pub mod protocol;
 pub mod restore;
