@@ -140,11 +140,6 @@ pub fn verdict(mode: Mode, reason: BlockReason) -> Verdict {
     }
 }
 
-/// True when the masked body replaces the original (enforce mode, something changed).
-pub fn replaces_body(mode: Mode, changed: bool) -> bool {
-    mode == Mode::Enforce && changed
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,13 +291,10 @@ mod tests {
     }
 
     #[test]
-    fn detect_mode_never_blocks_or_replaces() {
+    fn detect_mode_never_blocks() {
         let r = BlockReason::InvalidJson;
         assert_eq!(verdict(Mode::Enforce, r), Verdict::Block(r));
         assert_eq!(verdict(Mode::Detect, r), Verdict::WouldBlock(r));
-        assert!(replaces_body(Mode::Enforce, true));
-        assert!(!replaces_body(Mode::Enforce, false));
-        assert!(!replaces_body(Mode::Detect, true));
     }
 
     #[test]
