@@ -140,6 +140,102 @@ pub fn verdict(mode: Mode, reason: BlockReason) -> Verdict {
     }
 }
 
+/// What the glue does next in a request step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Go on (forward what the host has).
+    Continue,
+    /// Mask the body read in this step as `BodyKind`, then go on.
+    Mask(BodyKind),
+    /// Send the block reply (then go on: never Pause without a dispatch).
+    Block(BlockReason),
+    /// Detect mode: report the code, forward unchanged.
+    WouldBlock(BlockReason),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Headers not seen yet.
+    Start,
+    /// Headers accepted: apply this plan to a body if one arrives.
+    Expect(BodyPlan),
+    /// Decided: later request callbacks do nothing.
+    Settled,
+}
+
+/// The per-request state machine: headers, then at most one body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestFlow {
+    mode: Mode,
+    max_body_bytes: usize,
+    state: State,
+}
+
+impl RequestFlow {
+    pub fn new(mode: Mode, max_body_bytes: usize) -> Self {
+        RequestFlow {
+            mode,
+            max_body_bytes,
+            state: State::Start,
+        }
+    }
+
+    fn refuse(&mut self, reason: BlockReason) -> Step {
+        self.state = State::Settled;
+        match verdict(self.mode, reason) {
+            Verdict::Block(r) => Step::Block(r),
+            Verdict::WouldBlock(r) => Step::WouldBlock(r),
+        }
+    }
+
+    /// The request headers arrived.
+    pub fn on_headers(&mut self, headers: &RequestHeaders<'_>) -> Step {
+        if self.state != State::Start {
+            return Step::Continue;
+        }
+        match plan_request(headers, self.max_body_bytes) {
+            HeadersDecision::Block(reason) => self.refuse(reason),
+            HeadersDecision::Expect(plan) => {
+                self.state = State::Expect(plan);
+                Step::Continue
+            }
+        }
+    }
+
+    /// Whether to read the body of `body_size` bytes from the host at all (a body over the
+    /// limit is refused unread).
+    pub fn wants_body(&self, body_size: usize) -> bool {
+        matches!(self.state, State::Expect(BodyPlan::Mask(_))) && body_size <= self.max_body_bytes
+    }
+
+    /// The body callback: `body` is what the host returned for the whole body, if read.
+    pub fn on_body(&mut self, body_size: usize, end_of_stream: bool, body: Option<&[u8]>) -> Step {
+        let plan = match self.state {
+            State::Settled => return Step::Continue,
+            // A body without a headers step: nothing was checked, so nothing may pass.
+            State::Start => return self.refuse(BlockReason::Internal),
+            State::Expect(plan) => plan,
+        };
+        if !end_of_stream {
+            // WasmX delivers the whole body at once. A host that streams it would forward
+            // this part before it is masked: refuse rather than wait.
+            return self.refuse(BlockReason::Internal);
+        }
+        match check_body(plan, body_size, body, self.max_body_bytes) {
+            Ok(kind) => {
+                self.state = State::Settled;
+                Step::Mask(kind)
+            }
+            Err(reason) => self.refuse(reason),
+        }
+    }
+
+    /// Masking failed with `MaskError::code()`.
+    pub fn on_mask_error(&mut self, code: &str) -> Step {
+        self.refuse(BlockReason::from_mask_code(code, self.max_body_bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +406,98 @@ mod tests {
         assert_eq!(media_type(&[0xff, b';']), "\u{fffd}");
         assert!(is_identity(Some(b"")));
         assert!(!is_identity(Some(b"deflate")));
+    }
+
+    #[test]
+    fn flow_sequences() {
+        use BlockReason::*;
+        let json = headers(Some("application/json"), None, Some("2"), None);
+        // Enforce: headers, then the body is masked once; later calls do nothing.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        assert_eq!(f.on_headers(&json), Step::Continue);
+        assert!(f.wants_body(2));
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Mask(BodyKind::Json));
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Continue);
+        assert!(!f.wants_body(2));
+
+        // Spooled body.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        f.on_headers(&json);
+        assert_eq!(f.on_body(900, true, None), Step::Block(BodyUnreadable));
+        assert_eq!(f.on_body(900, true, None), Step::Continue);
+
+        // Too large without Content-Length: refused unread.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        f.on_headers(&headers(
+            Some("application/json"),
+            None,
+            None,
+            Some("chunked"),
+        ));
+        assert!(!f.wants_body(MAX + 1));
+        assert_eq!(
+            f.on_body(MAX + 1, true, None),
+            Step::Block(BodyTooLarge { limit: MAX })
+        );
+
+        // Blocked at the headers: the body step does nothing.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        assert_eq!(
+            f.on_headers(&headers(
+                Some("application/json"),
+                Some("gzip"),
+                Some("2"),
+                None
+            )),
+            Step::Block(UnsupportedContentEncoding)
+        );
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Continue);
+
+        // Unsupported type found only when the body arrives (HTTP/2, no length).
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        assert_eq!(
+            f.on_headers(&headers(Some("image/png"), None, None, None)),
+            Step::Continue
+        );
+        assert!(!f.wants_body(3));
+        assert_eq!(
+            f.on_body(3, true, None),
+            Step::Block(UnsupportedContentType)
+        );
+
+        // A body without headers, or in pieces, is refused.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Block(Internal));
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        f.on_headers(&json);
+        assert_eq!(f.on_body(1, false, Some(b"{")), Step::Block(Internal));
+
+        // Mask errors block with their code.
+        let mut f = RequestFlow::new(Mode::Enforce, MAX);
+        f.on_headers(&json);
+        f.on_body(2, true, Some(b"{}"));
+        assert_eq!(f.on_mask_error("invalid_json"), Step::Block(InvalidJson));
+    }
+
+    #[test]
+    fn flow_in_detect_mode_reports_instead_of_blocking() {
+        let mut f = RequestFlow::new(Mode::Detect, MAX);
+        assert_eq!(
+            f.on_headers(&headers(
+                Some("application/json"),
+                Some("gzip"),
+                Some("2"),
+                None
+            )),
+            Step::WouldBlock(BlockReason::UnsupportedContentEncoding)
+        );
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Continue);
+        let mut f = RequestFlow::new(Mode::Detect, MAX);
+        f.on_headers(&headers(Some("application/json"), None, Some("2"), None));
+        assert_eq!(f.on_body(2, true, Some(b"{}")), Step::Mask(BodyKind::Json));
+        assert_eq!(
+            f.on_mask_error("invalid_utf8"),
+            Step::WouldBlock(BlockReason::InvalidUtf8)
+        );
     }
 }

@@ -12,9 +12,7 @@ use super::host::Shared;
 use super::root::Filter;
 use crate::block::{self, BlockReason};
 use crate::config::Mode;
-use crate::exchange::request::{
-    self, BodyKind, BodyPlan, HeadersDecision, RequestHeaders, Verdict,
-};
+use crate::exchange::request::{BodyKind, RequestFlow, RequestHeaders, Step};
 use crate::exchange::response::{
     self, Emit, ResponseBody, ResponseHeaders, ResponsePlan, Restore, RestoreCounts,
 };
@@ -61,8 +59,7 @@ impl Restore for Restorer {
 pub(crate) struct Exchange {
     id: u32,
     filter: Option<Rc<Filter>>,
-    /// What to do with a request body, once the headers were accepted.
-    body_plan: Option<BodyPlan>,
+    request: RequestFlow,
     /// Placeholders this exchange issued or learned; the response restores these.
     mapping: Mapping,
     /// A local reply was sent: its response passes through untouched.
@@ -72,19 +69,41 @@ pub(crate) struct Exchange {
 
 impl Exchange {
     pub(crate) fn new(id: u32, filter: Option<Rc<Filter>>) -> Self {
+        let request = match &filter {
+            Some(f) => RequestFlow::new(f.config.mode, f.config.max_body_bytes),
+            None => RequestFlow::new(Mode::Enforce, 0),
+        };
         Exchange {
             id,
             filter,
-            body_plan: None,
+            request,
             mapping: Mapping::default(),
             blocked: false,
             response: None,
         }
     }
 
-    /// The one place that blocks. Returns the action for the current request step.
-    fn block(&mut self, reason: BlockReason) -> Action {
-        // Unconfigured (never in Kong: the plan fails to load) blocks too, with the default status.
+    /// Acts on a request step's decision; `Mask` is handled by the caller.
+    fn act(&mut self, step: Step) -> Action {
+        match step {
+            Step::Continue | Step::Mask(_) => {}
+            Step::Block(reason) => self.block(reason),
+            Step::WouldBlock(reason) => {
+                log::warn!(
+                    "#{} aws-masker: detect mode: would block ({})",
+                    self.id,
+                    reason.code()
+                );
+                self.count(metrics::DETECT_MODE_PASSTHROUGHS, 1);
+            }
+        }
+        // Never Pause: no dispatch is pending, and a Pause without one hangs the request.
+        Action::Continue
+    }
+
+    /// The one place that blocks: a local reply, stashed by WasmX until the step returns.
+    fn block(&mut self, reason: BlockReason) {
+        // Unconfigured (never in Kong: the plan fails to load) uses the default status.
         let status = self.filter.as_ref().map_or(400, |f| f.config.block_status);
         let reply = block::reply(reason, status);
         if let Some(filter) = &self.filter {
@@ -97,56 +116,31 @@ impl Exchange {
             reply.status
         );
         self.blocked = true;
-        self.body_plan = None;
         self.send_http_response(
             u32::from(reply.status),
             reply.headers.to_vec(),
             Some(&reply.body),
         );
-        // The local reply is stashed and sent when this step returns; Pause would hang.
-        Action::Continue
     }
 
-    /// Blocks, or in detect mode reports and forwards.
-    fn refuse(&mut self, filter: &Filter, reason: BlockReason) -> Action {
-        match request::verdict(filter.config.mode, reason) {
-            Verdict::Block(reason) => self.block(reason),
-            Verdict::WouldBlock(reason) => {
-                log::warn!(
-                    "#{} aws-masker: detect mode: would block ({})",
-                    self.id,
-                    reason.code()
-                );
-                filter.metrics.add(metrics::DETECT_MODE_PASSTHROUGHS, 1);
-                self.body_plan = None;
-                Action::Continue
-            }
+    fn count(&self, name: &str, n: u64) {
+        if let Some(filter) = &self.filter {
+            filter.metrics.add(name, n);
         }
     }
 
-    fn request_body(&mut self, filter: &Filter, body_size: usize) -> Action {
-        let Some(plan) = self.body_plan.take() else {
-            return Action::Continue;
-        };
-        let max = filter.config.max_body_bytes;
-        // WasmX ignores `start`; read from 0. A body spooled to a file reads as None.
-        let body = if body_size > max {
-            None
-        } else {
-            self.get_http_request_body(0, body_size)
-        };
-        let kind = match request::check_body(plan, body_size, body.as_deref(), max) {
-            Ok(kind) => kind,
-            Err(reason) => return self.refuse(filter, reason),
-        };
-        let body = body.unwrap_or_default();
+    /// Masks the body read in this step, sets it, and records the mapping.
+    fn mask(&mut self, filter: &Filter, kind: BodyKind, body: &[u8]) -> Action {
         let format = match kind {
             BodyKind::Json => BodyFormat::Json,
             BodyKind::Text => BodyFormat::Text,
         };
-        let masked = match filter.masker.mask(&body, format) {
+        let masked = match filter.masker.mask(body, format) {
             Ok(masked) => masked,
-            Err(e) => return self.refuse(filter, BlockReason::from_mask_code(e.code(), max)),
+            Err(e) => {
+                let step = self.request.on_mask_error(e.code());
+                return self.act(step);
+            }
         };
         let kinds = kinds_summary(&masked);
         let total = masked.counts.total();
@@ -168,7 +162,7 @@ impl Exchange {
         }
         if let Some(new_body) = new_body {
             // WasmX truncates to `size` and drops everything past `start`: replace it all.
-            self.set_http_request_body(0, body_size.max(new_body.len()), &new_body);
+            self.set_http_request_body(0, body.len().max(new_body.len()), &new_body);
             filter.metrics.add(metrics::REQUESTS_MASKED, 1);
             filter
                 .metrics
@@ -179,38 +173,42 @@ impl Exchange {
                     .add(&metrics::identifiers(label), u64::from(n));
             }
             log::info!(
-                "#{} aws-masker: masked {total} identifiers ({kinds}), body {body_size} -> {} bytes",
+                "#{} aws-masker: masked {total} identifiers ({kinds}), body {} -> {} bytes",
                 self.id,
+                body.len(),
                 new_body.len()
             );
         }
         self.mapping = mapping;
         if filter.config.node_cache {
-            let stats = node_cache::remember_all(&Shared, &self.mapping);
-            let learned = node_cache::recall_into(
-                &Shared,
-                seen_placeholders.iter().map(String::as_str),
-                &mut self.mapping,
-            );
-            filter
-                .metrics
-                .add(metrics::NODE_CACHE_CONFLICTS, u64::from(stats.conflicts));
-            if stats.conflicts > 0 {
-                log::warn!(
-                    "#{} aws-masker: node_cache: {} placeholders hold another original (another token_secret?)",
-                    self.id,
-                    stats.conflicts
-                );
-            }
-            log::debug!(
-                "#{} aws-masker: node_cache: stored {}, known {}, occupied {}, learned {learned}",
-                self.id,
-                stats.stored,
-                stats.known,
-                stats.occupied
-            );
+            self.use_node_cache(filter, &seen_placeholders);
         }
         Action::Continue
+    }
+
+    /// Shares the issued mappings with the node's other workers, and learns the originals of
+    /// placeholders the request carried in (pasted from an earlier answer).
+    fn use_node_cache(&mut self, filter: &Filter, seen: &[String]) {
+        let stats = node_cache::remember_all(&Shared, &self.mapping);
+        let learned =
+            node_cache::recall_into(&Shared, seen.iter().map(String::as_str), &mut self.mapping);
+        filter
+            .metrics
+            .add(metrics::NODE_CACHE_CONFLICTS, u64::from(stats.conflicts));
+        if stats.conflicts > 0 {
+            log::warn!(
+                "#{} aws-masker: node_cache: {} placeholders hold another original (another token_secret?)",
+                self.id,
+                stats.conflicts
+            );
+        }
+        log::debug!(
+            "#{} aws-masker: node_cache: stored {}, known {}, occupied {}, learned {learned}",
+            self.id,
+            stats.stored,
+            stats.known,
+            stats.occupied
+        );
     }
 }
 
@@ -235,7 +233,7 @@ impl HttpContext for Exchange {
         let Some(filter) = self.filter.clone() else {
             // Not configured: nothing can be masked, so nothing may pass.
             log::error!("#{} aws-masker: not configured", self.id);
-            return self.block(BlockReason::Internal);
+            return self.act(Step::Block(BlockReason::Internal));
         };
         let content_type = self.get_http_request_header_bytes("content-type");
         let content_encoding = self.get_http_request_header_bytes("content-encoding");
@@ -247,30 +245,31 @@ impl HttpContext for Exchange {
             content_length: content_length.as_deref(),
             transfer_encoding: transfer_encoding.as_deref(),
         };
-        match request::plan_request(&headers, filter.config.max_body_bytes) {
-            HeadersDecision::Block(reason) => return self.refuse(&filter, reason),
-            HeadersDecision::Expect(plan) => self.body_plan = Some(plan),
-        }
-        if filter.config.mode == Mode::Enforce {
-            // The response must come back readable to be restored: no compression.
+        let step = self.request.on_headers(&headers);
+        if step == Step::Continue && filter.config.mode == Mode::Enforce {
+            // The response must come back uncompressed to be restored.
             self.set_http_request_header("accept-encoding", Some("identity"));
         }
-        Action::Continue
+        self.act(step)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let Some(filter) = self.filter.clone() else {
             return Action::Continue;
         };
-        if !end_of_stream {
-            // WasmX always delivers the whole body at once. A host that streams it would
-            // forward this part before it could be masked: refuse instead of waiting.
-            if self.body_plan.is_some() {
-                return self.refuse(&filter, BlockReason::Internal);
-            }
-            return Action::Continue;
+        // WasmX ignores `start`; read from 0. A body spooled to a file reads as None.
+        let body = if self.request.wants_body(body_size) {
+            self.get_http_request_body(0, body_size)
+        } else {
+            None
+        };
+        match self
+            .request
+            .on_body(body_size, end_of_stream, body.as_deref())
+        {
+            Step::Mask(kind) => self.mask(&filter, kind, body.as_deref().unwrap_or_default()),
+            step => self.act(step),
         }
-        self.request_body(&filter, body_size)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
