@@ -83,7 +83,7 @@ impl RootContext for MaskerRoot {
             );
             let _ = Shared.get(&node_cache::key("probe"));
         }
-        log::warn!(
+        log::info!(
             "aws-masker {} configured: mode {:?}, max_body_bytes {}, node_cache {}, use_redis {}",
             env!("CARGO_PKG_VERSION"),
             filter.config.mode,
