@@ -117,6 +117,23 @@ impl BlockReason {
     }
 }
 
+const FALLBACK_BODY: &[u8] =
+    br#"{"type":"error","error":{"type":"api_error","message":"aws-masker: request blocked"}}"#;
+
+/// The Anthropic error shape, fields in the order the API sends them.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    r#type: &'static str,
+    error: ErrorDetail<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorDetail<'a> {
+    r#type: &'static str,
+    code: &'static str,
+    message: &'a str,
+}
+
 /// A local reply to send instead of forwarding the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
@@ -138,17 +155,23 @@ pub fn reply(reason: BlockReason, block_status: u16) -> Reply {
         reason.code(),
         reason.explanation()
     );
-    let body = serde_json::json!({
-        "type": "error",
-        "error": { "type": error_type, "code": reason.code(), "message": message },
-    });
+    let body = ErrorBody {
+        r#type: "error",
+        error: ErrorDetail {
+            r#type: error_type,
+            code: reason.code(),
+            message: &message,
+        },
+    };
+    // Serializing static strings and a String cannot fail; fall back to a fixed body anyway.
+    let body = serde_json::to_vec(&body).unwrap_or_else(|_| FALLBACK_BODY.to_vec());
     Reply {
         status,
         headers: [
             ("content-type", "application/json"),
             (BLOCK_HEADER, reason.code()),
         ],
-        body: body.to_string().into_bytes(),
+        body,
     }
 }
 
@@ -162,6 +185,9 @@ mod tests {
         for &reason in ALL_REASONS.iter().filter(|r| r.caused_by_request()) {
             let r = reply(reason, 422);
             assert_eq!(r.status, 422, "{reason:?}");
+            assert!(r
+                .body
+                .starts_with(br#"{"type":"error","error":{"type":"invalid_request_error""#));
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(body["type"], "error");
             assert_eq!(body["error"]["type"], "invalid_request_error");
