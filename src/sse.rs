@@ -146,6 +146,9 @@ impl SseRestorer {
     /// Appends to `out` every event of `chunk` that is complete, restored.
     pub fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
         let mut rest = chunk;
+        if rest.is_empty() {
+            return;
+        }
         if std::mem::take(&mut self.cr_pending) {
             if let Some((b'\n', tail)) = rest.split_first() {
                 self.eol = b"\r\n";

@@ -184,6 +184,28 @@ fn placeholder_split_at_every_offset_and_every_chunk_edge() {
 }
 
 #[test]
+fn byte_at_a_time_with_empty_chunks_keeps_line_endings() {
+    let (mapping, ps) = setup();
+    for eol in ["\n", "\r\n", "\r"] {
+        let stream = format!(
+            "{}{}{}",
+            text_delta(0, &format!("a {} b", ps[1]), eol),
+            event("ping", r#"{"type": "ping"}"#, eol),
+            stop(0, eol)
+        );
+        let mut sse = SseRestorer::new();
+        let mut out = Vec::new();
+        for b in stream.as_bytes() {
+            sse.feed(&mapping, &[*b], &mut out);
+            sse.feed(&mapping, &[], &mut out);
+        }
+        sse.finish(&mapping, &mut out);
+        let want = stream.replace(&ps[1], ORIGINALS[1].1);
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{eol:?}");
+    }
+}
+
+#[test]
 fn held_text_goes_out_before_the_block_stop() {
     let (mapping, ps) = setup();
     let stream = format!(
