@@ -178,18 +178,17 @@ fn step(
         .map(|o| from + o)
     {
         let rest = text.get(hit..).unwrap_or_default();
-        if !last {
-            let run = rest
-                .iter()
-                .take(decided_at)
-                .take_while(|b| is_placeholder_byte(**b))
-                .count();
-            if run == rest.len() && run < decided_at {
-                out.extend_from_slice(text.get(copied..hit).unwrap_or_default());
-                return hit;
-            }
+        let run = rest
+            .iter()
+            .take(decided_at)
+            .take_while(|b| is_placeholder_byte(**b))
+            .count();
+        if !last && run == rest.len() && run < decided_at {
+            out.extend_from_slice(text.get(copied..hit).unwrap_or_default());
+            return hit;
         }
-        if let Some((len, original)) = mapping.match_at(rest) {
+        // Placeholders are placeholder bytes only: lengths beyond the run need no lookup.
+        if let Some((len, original)) = mapping.match_at(rest.get(..run).unwrap_or(rest)) {
             out.extend_from_slice(text.get(copied..hit).unwrap_or_default());
             write_escaped(original.as_bytes(), escape, out);
             stats.restored += 1;

@@ -328,6 +328,15 @@ impl SseRestorer {
         let inner = encoded
             .get(1..encoded.len().saturating_sub(1))
             .unwrap_or_default();
+        let held = self
+            .blocks
+            .iter()
+            .any(|b| b.index == index && b.restorer.pending() > 0);
+        if !held && memchr2(b'A', b'\\', inner).is_none() {
+            // Nothing to restore or hold back: the common case, kept cheap.
+            out.extend_from_slice(raw);
+            return;
+        }
         self.decoded.clear();
         if memchr(b'\\', inner).is_some() {
             match serde_json::from_slice::<String>(encoded) {
