@@ -302,6 +302,14 @@ proptest! {
     }
 
     #[test]
+    fn json_escape_matches_serde_json(s in "(?s).{0,40}") {
+        let mut out = Vec::new();
+        json_escape_into(s.as_bytes(), &mut out);
+        let want = serde_json::to_string(&s).unwrap();
+        prop_assert_eq!(out.as_slice(), &want.as_bytes()[1..want.len() - 1]);
+    }
+
+    #[test]
     fn stream_equals_whole_at_every_single_split(
         pieces in prop::collection::vec(piece(), 0..8),
         escape in escape_strategy(),
