@@ -179,6 +179,14 @@ impl SseRestorer {
             };
             let blank = line.is_empty() && self.event.len() == self.line_start;
             self.event.extend_from_slice(line);
+            if !blank {
+                record_field(
+                    &self.event,
+                    self.line_start,
+                    &mut self.data,
+                    &mut self.segments,
+                );
+            }
             self.event
                 .extend_from_slice(after.get(..term).unwrap_or_default());
             rest = after.get(term..).unwrap_or_default();
@@ -187,6 +195,8 @@ impl SseRestorer {
                 self.dispatch(mapping, &event, true, out);
                 self.event = event;
                 self.event.clear();
+                self.data.clear();
+                self.segments.clear();
             }
             self.line_start = self.event.len();
         }
@@ -196,6 +206,14 @@ impl SseRestorer {
     /// Appends to `out` what is still held: an event cut short (restored where it can be)
     /// and held-back text of open blocks. The restorer can then be reused.
     pub fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        if self.event.len() > self.line_start {
+            record_field(
+                &self.event,
+                self.line_start,
+                &mut self.data,
+                &mut self.segments,
+            );
+        }
         let event = std::mem::take(&mut self.event);
         if !event.is_empty() {
             self.dispatch(mapping, &event, false, out);
@@ -203,6 +221,8 @@ impl SseRestorer {
         self.flush_blocks(mapping, None, out);
         self.event = event;
         self.event.clear();
+        self.data.clear();
+        self.segments.clear();
         self.line_start = 0;
         self.cr_pending = false;
     }
@@ -228,7 +248,7 @@ impl SseRestorer {
 
     /// Handles one raw event; `complete` is false for an event cut short at the end.
     fn dispatch(&mut self, mapping: &Mapping, raw: &[u8], complete: bool, out: &mut Vec<u8>) {
-        if !self.split_data(raw) {
+        if self.segments.is_empty() {
             if !complete {
                 self.flush_blocks(mapping, None, out);
             }
@@ -264,50 +284,6 @@ impl SseRestorer {
         }
     }
 
-    /// Collects the event's `data:` values into `self.data`, joined with `\n`, and where each
-    /// came from. Returns false when the event has no data.
-    fn split_data(&mut self, raw: &[u8]) -> bool {
-        self.data.clear();
-        self.segments.clear();
-        let mut pos = 0;
-        while pos < raw.len() {
-            let rest = raw.get(pos..).unwrap_or_default();
-            let (line_len, term) = match memchr2(b'\n', b'\r', rest) {
-                Some(k) => (
-                    k,
-                    if rest.get(k..k + 2) == Some(b"\r\n") {
-                        2
-                    } else {
-                        1
-                    },
-                ),
-                None => (rest.len(), 0),
-            };
-            let line = rest.get(..line_len).unwrap_or_default();
-            let (name, value_at) = match memchr(b':', line) {
-                Some(c) => (
-                    line.get(..c).unwrap_or_default(),
-                    c + 1 + usize::from(line.get(c + 1) == Some(&b' ')),
-                ),
-                None => (line, line.len()),
-            };
-            if name == b"data" {
-                if !self.segments.is_empty() {
-                    self.data.push(b'\n');
-                }
-                let value = line.get(value_at..).unwrap_or_default();
-                self.segments.push(Segment {
-                    joined: self.data.len(),
-                    raw: pos + value_at,
-                    len: value.len(),
-                });
-                self.data.extend_from_slice(value);
-            }
-            pos += line_len + term;
-        }
-        !self.segments.is_empty()
-    }
-
     /// Restores the text of a `text_delta` / `input_json_delta` through its block's restorer.
     #[allow(clippy::too_many_arguments)]
     fn delta(
@@ -332,7 +308,7 @@ impl SseRestorer {
             .blocks
             .iter()
             .any(|b| b.index == index && b.restorer.pending() > 0);
-        if !held && memchr2(b'A', b'\\', inner).is_none() {
+        if !held && !inner.iter().any(|c| *c == b'A' || *c == b'\\') {
             // Nothing to restore or hold back: the common case, kept cheap.
             out.extend_from_slice(raw);
             return;
@@ -446,6 +422,31 @@ impl SseRestorer {
         out.extend_from_slice(eol);
         out.extend_from_slice(eol);
     }
+}
+
+/// Records the line starting at `start` of `event` (up to its end) if it is a `data:` field:
+/// its value is appended to `data`, joined with `\n` to earlier ones.
+fn record_field(event: &[u8], start: usize, data: &mut Vec<u8>, segments: &mut Vec<Segment>) {
+    let line = event.get(start..).unwrap_or_default();
+    let Some(value) = line.strip_prefix(b"data") else {
+        return;
+    };
+    let value_at = match value {
+        [] => 4,
+        [b':', b' ', ..] => 6,
+        [b':', ..] => 5,
+        _ => return,
+    };
+    if !segments.is_empty() {
+        data.push(b'\n');
+    }
+    let value = line.get(value_at..).unwrap_or_default();
+    segments.push(Segment {
+        joined: data.len(),
+        raw: start + value_at,
+        len: value.len(),
+    });
+    data.extend_from_slice(value);
 }
 
 /// Decides what an event's data calls for.

@@ -3,8 +3,6 @@
 
 use std::ops::Range;
 
-use memchr::memchr2;
-
 pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         i += 1;
@@ -17,13 +15,13 @@ fn string_end(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
+    // Keys and delta texts are short: a plain loop beats a vectorised search's setup here.
     let mut j = i + 1;
     loop {
-        let k = j + memchr2(b'"', b'\\', b.get(j..)?)?;
-        if b.get(k) == Some(&b'\\') {
-            j = k + 2;
-        } else {
-            return Some(k + 1);
+        match b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            _ => j += 1,
         }
     }
 }

@@ -206,6 +206,41 @@ fn byte_at_a_time_with_empty_chunks_keeps_line_endings() {
 }
 
 #[test]
+fn each_event_goes_out_as_soon_as_it_is_complete() {
+    let (mapping, ps) = setup();
+    let mut sse = SseRestorer::new();
+    let mut out = Vec::new();
+    let plain = text_delta(0, "no prefix here", "\n");
+    sse.feed(&mapping, plain.as_bytes(), &mut out);
+    assert_eq!(out, plain.as_bytes());
+    // Only the possible placeholder start is held, not the event.
+    out.clear();
+    sse.feed(
+        &mapping,
+        text_delta(0, &format!("x {}", &ps[0][..10]), "\n").as_bytes(),
+        &mut out,
+    );
+    assert_eq!(out, text_delta(0, "x ", "\n").as_bytes());
+    out.clear();
+    sse.feed(
+        &mapping,
+        text_delta(0, &format!("{} y", &ps[0][10..]), "\n").as_bytes(),
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        text_delta(0, &format!("{} y", ORIGINALS[0].1), "\n").as_bytes()
+    );
+    // An event not yet complete waits for its blank line.
+    out.clear();
+    let ping = event("ping", r#"{"type": "ping"}"#, "\n");
+    sse.feed(&mapping, &ping.as_bytes()[..ping.len() - 1], &mut out);
+    assert!(out.is_empty());
+    sse.feed(&mapping, b"\n", &mut out);
+    assert_eq!(out, ping.as_bytes());
+}
+
+#[test]
 fn held_text_goes_out_before_the_block_stop() {
     let (mapping, ps) = setup();
     let stream = format!(
