@@ -7,6 +7,8 @@
 
 use super::request::{content_length, is_identity, media_type};
 use crate::placeholder::Mapping;
+use crate::restore::{restore_into, Escape, RestoreStats, StreamRestorer};
+use crate::sse::SseRestorer;
 
 /// The response headers a plan needs, as raw bytes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -221,6 +223,89 @@ impl<R: Restore> ResponseBody<R> {
     }
 }
 
+/// The restorer a response plan picks.
+pub enum Restorer {
+    /// JSON held whole and restored in one pass (streams past the hold limit).
+    Json {
+        stream: StreamRestorer,
+        whole: RestoreStats,
+    },
+    /// Other text, restored as it streams.
+    Text(StreamRestorer),
+    /// `text/event-stream`, event by event.
+    Sse(Box<SseRestorer>),
+}
+
+impl Restore for Restorer {
+    fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Restorer::Json { stream: r, .. } | Restorer::Text(r) => r.feed(mapping, chunk, out),
+            Restorer::Sse(r) => r.feed(mapping, chunk, out),
+        }
+    }
+
+    fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        match self {
+            Restorer::Json { stream: r, .. } | Restorer::Text(r) => r.finish(mapping, out),
+            Restorer::Sse(r) => r.finish(mapping, out),
+        }
+    }
+
+    fn whole(&mut self, mapping: &Mapping, body: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Restorer::Json { whole, .. } => restore_into(body, mapping, Escape::Json, out, whole),
+            other => {
+                other.feed(mapping, body, out);
+                other.finish(mapping, out);
+            }
+        }
+    }
+
+    fn counts(&self) -> RestoreCounts {
+        let stats = match self {
+            Restorer::Json { stream, whole } => {
+                let mut s = stream.stats();
+                s.add(*whole);
+                s
+            }
+            Restorer::Text(r) => r.stats(),
+            Restorer::Sse(r) => r.stats(),
+        };
+        RestoreCounts {
+            restored: stats.restored,
+            unknown: stats.unknown,
+        }
+    }
+}
+
+/// The body machine for `plan`, or `None` when the body passes untouched. `hold_limit` caps
+/// the bytes a JSON body may occupy in filter memory before it streams.
+pub fn body_for(
+    plan: ResponsePlan,
+    content_length: Option<u64>,
+    hold_limit: usize,
+) -> Option<ResponseBody<Restorer>> {
+    match plan {
+        ResponsePlan::Pass | ResponsePlan::SkipEncoded => None,
+        ResponsePlan::Whole => Some(ResponseBody::whole(
+            Restorer::Json {
+                stream: StreamRestorer::new(Escape::Json),
+                whole: RestoreStats::default(),
+            },
+            content_length,
+            hold_limit,
+        )),
+        ResponsePlan::Sse => Some(ResponseBody::streaming(
+            Restorer::Sse(Box::default()),
+            content_length,
+        )),
+        ResponsePlan::Text => Some(ResponseBody::streaming(
+            Restorer::Text(StreamRestorer::new(Escape::None)),
+            content_length,
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,5 +513,84 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(announced_length(&cl), Some(12));
+    }
+
+    fn real_mapping() -> (Mapping, String) {
+        let keys = crate::placeholder::Placeholders::new(b"0123456789abcdef0123456789abcdef");
+        let mut m = Mapping::default();
+        let p = keys.issue(&mut m, "EC2", "i-0abc\"quoted\"");
+        (m, p)
+    }
+
+    /// Feeds `body` split at `cut` the way WasmX does for `framing_cl` (Content-Length: no
+    /// eos) or chunked (final empty eos call), returning what the client receives.
+    fn through(
+        plan: ResponsePlan,
+        body: &[u8],
+        cut: usize,
+        framing_cl: bool,
+        limit: usize,
+        m: &Mapping,
+    ) -> (Vec<u8>, RestoreCounts) {
+        let length = framing_cl.then_some(body.len() as u64);
+        let mut machine = body_for(plan, length, limit).unwrap();
+        let mut calls: Vec<(&[u8], bool)> = [&body[..cut], &body[cut..]]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| (c, framing_cl && c.len() == body.len()))
+            .collect();
+        if !framing_cl {
+            calls.push((b"", true));
+        }
+        let mut client = Vec::new();
+        for (chunk, eos) in calls {
+            match machine.on_chunk(m, chunk, eos) {
+                Emit::Keep => client.extend_from_slice(chunk),
+                Emit::Replace(b) => client.extend_from_slice(&b),
+            }
+        }
+        assert!(machine.is_done());
+        (client, machine.counts())
+    }
+
+    #[test]
+    fn real_restorers_split_everywhere() {
+        let (m, p) = real_mapping();
+        let json = format!(
+            r#"{{"content":[{{"type":"text","text":"id {p} and AWS_EC2_ZZZZZZZZZZZZZ"}}]}}"#
+        );
+        let json_expected = json.replace(&p, r#"i-0abc\"quoted\""#);
+        let text = format!("plain {p}.");
+        let text_expected = text.replace(&p, r#"i-0abc"quoted""#);
+        let sse = format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{p} ok\"}}}}\n\n");
+        let sse_expected = sse.replace(&p, r#"i-0abc\"quoted\""#);
+        let cases = [
+            (ResponsePlan::Whole, &json, &json_expected, 1 << 20),
+            (ResponsePlan::Whole, &json, &json_expected, 10),
+            (ResponsePlan::Text, &text, &text_expected, 0),
+            (ResponsePlan::Sse, &sse, &sse_expected, 0),
+        ];
+        for (plan, body, expected, limit) in cases {
+            for framing_cl in [true, false] {
+                for cut in 0..=body.len() {
+                    let (client, counts) =
+                        through(plan, body.as_bytes(), cut, framing_cl, limit, &m);
+                    assert_eq!(
+                        String::from_utf8_lossy(&client),
+                        *expected,
+                        "{plan:?} cut {cut} cl {framing_cl} limit {limit}"
+                    );
+                    assert_eq!(counts.restored, 1, "{plan:?} cut {cut}");
+                }
+            }
+        }
+        let (_, counts) = through(ResponsePlan::Whole, json.as_bytes(), 5, true, 1 << 20, &m);
+        assert_eq!(counts.unknown, 1);
+    }
+
+    #[test]
+    fn pass_plans_have_no_machine() {
+        assert!(body_for(ResponsePlan::Pass, None, 10).is_none());
+        assert!(body_for(ResponsePlan::SkipEncoded, Some(3), 10).is_none());
     }
 }

@@ -14,47 +14,12 @@ use crate::block::{self, BlockReason};
 use crate::config::Mode;
 use crate::exchange::request::{BodyKind, RequestFlow, RequestHeaders, Step};
 use crate::exchange::response::{
-    self, Emit, ResponseBody, ResponseHeaders, ResponsePlan, Restore, RestoreCounts,
+    self, Emit, ResponseBody, ResponseHeaders, ResponsePlan, Restorer,
 };
 use crate::mask::{BodyFormat, Masked};
 use crate::metrics;
 use crate::node_cache;
 use crate::placeholder::Mapping;
-use crate::restore::{Escape, StreamRestorer};
-use crate::sse::SseRestorer;
-
-/// The restorer a response plan picks.
-pub(crate) enum Restorer {
-    Stream(StreamRestorer),
-    Sse(SseRestorer),
-}
-
-impl Restore for Restorer {
-    fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
-        match self {
-            Restorer::Stream(r) => r.feed(mapping, chunk, out),
-            Restorer::Sse(r) => r.feed(mapping, chunk, out),
-        }
-    }
-
-    fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
-        match self {
-            Restorer::Stream(r) => r.finish(mapping, out),
-            Restorer::Sse(r) => r.finish(mapping, out),
-        }
-    }
-
-    fn counts(&self) -> RestoreCounts {
-        let stats = match self {
-            Restorer::Stream(r) => r.stats(),
-            Restorer::Sse(r) => r.stats(),
-        };
-        RestoreCounts {
-            restored: stats.restored,
-            unknown: stats.unknown,
-        }
-    }
-}
 
 pub(crate) struct Exchange {
     id: u32,
@@ -289,30 +254,14 @@ impl HttpContext for Exchange {
         };
         let plan = response::plan_response(&headers, !self.mapping.is_empty());
         let length = response::announced_length(&headers);
-        self.response = match plan {
-            ResponsePlan::Pass => None,
-            ResponsePlan::SkipEncoded => {
-                filter.metrics.add(metrics::RESTORE_SKIPPED_ENCODED, 1);
-                log::warn!(
-                    "#{} aws-masker: compressed response passed without restore",
-                    self.id
-                );
-                None
-            }
-            ResponsePlan::Whole => Some(ResponseBody::whole(
-                Restorer::Stream(StreamRestorer::new(Escape::Json)),
-                length,
-                filter.config.max_body_bytes,
-            )),
-            ResponsePlan::Sse => Some(ResponseBody::streaming(
-                Restorer::Sse(SseRestorer::new()),
-                length,
-            )),
-            ResponsePlan::Text => Some(ResponseBody::streaming(
-                Restorer::Stream(StreamRestorer::new(Escape::None)),
-                length,
-            )),
-        };
+        if plan == ResponsePlan::SkipEncoded {
+            filter.metrics.add(metrics::RESTORE_SKIPPED_ENCODED, 1);
+            log::warn!(
+                "#{} aws-masker: compressed response passed without restore",
+                self.id
+            );
+        }
+        self.response = response::body_for(plan, length, filter.config.max_body_bytes);
         if plan.changes_body() {
             // WasmX never fixes Content-Length; a changed body under the old length breaks clients.
             self.set_http_response_header("content-length", None);
