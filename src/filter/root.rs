@@ -79,7 +79,8 @@ impl RootContext for MaskerRoot {
             // Probe here so the failure is a load failure named in the log, not a request.
             log::warn!(
                 "aws-masker: node_cache: probing the shm_kv zone; a trap right after this line means \
-                 none is configured: set nginx_wasm_shm_kv (or node_cache: false)"
+                 none is configured: set nginx_wasm_shm_kv_aws_masker (or nginx_wasm_shm_kv) in kong.conf, \
+                 or node_cache: false"
             );
             let _ = Shared.get(&node_cache::key("probe"));
         }
