@@ -30,8 +30,8 @@ impl fmt::Display for SetupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SetupError::Config(e) => e.fmt(f),
-            // The detector validates kind labels and custom regexes.
-            SetupError::Detector(e) => write!(f, "disabled_kinds or custom_patterns: {e}"),
+            // The detector validates labels and regexes; its messages start with the field.
+            SetupError::Detector(e) => e.fmt(f),
         }
     }
 }
