@@ -13,9 +13,23 @@ use crate::sse::SseRestorer;
 /// The response headers a plan needs, as raw bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ResponseHeaders<'a> {
+    /// `:status`.
+    pub status: Option<&'a [u8]>,
     pub content_type: Option<&'a [u8]>,
     pub content_encoding: Option<&'a [u8]>,
     pub content_length: Option<&'a [u8]>,
+    /// The request was a `HEAD`: the response has headers only.
+    pub head_request: bool,
+}
+
+/// False for responses that never carry a body (HEAD, 1xx, 204, 304): their headers,
+/// Content-Length included, stay as they are.
+fn carries_body(headers: &ResponseHeaders<'_>) -> bool {
+    let status = headers
+        .status
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.trim().parse::<u16>().ok());
+    !headers.head_request && !matches!(status, Some(100..=199 | 204 | 304))
 }
 
 /// How to treat the response body.
@@ -46,7 +60,7 @@ impl ResponsePlan {
 /// Decides from the response headers. `has_mapping` is false when the exchange knows no
 /// placeholder (nothing masked): then the body is never touched.
 pub fn plan_response(headers: &ResponseHeaders<'_>, has_mapping: bool) -> ResponsePlan {
-    if !has_mapping {
+    if !has_mapping || !carries_body(headers) {
         return ResponsePlan::Pass;
     }
     if !is_identity(headers.content_encoding) {
@@ -476,9 +490,10 @@ mod tests {
     #[test]
     fn response_plans() {
         let h = |ct: Option<&'static str>, ce: Option<&'static str>| ResponseHeaders {
+            status: Some(b"200"),
             content_type: ct.map(str::as_bytes),
             content_encoding: ce.map(str::as_bytes),
-            content_length: None,
+            ..Default::default()
         };
         use ResponsePlan::*;
         let cases = [
@@ -508,6 +523,29 @@ mod tests {
         }
         assert!(Whole.changes_body() && Sse.changes_body() && Text.changes_body());
         assert!(!Pass.changes_body() && !SkipEncoded.changes_body());
+        let json = h(Some("application/json"), None);
+        for status in ["204", "304", "101", " 304 "] {
+            let bodyless = ResponseHeaders {
+                status: Some(status.as_bytes()),
+                ..json
+            };
+            assert_eq!(plan_response(&bodyless, true), Pass, "{status}");
+        }
+        let head = ResponseHeaders {
+            head_request: true,
+            ..json
+        };
+        assert_eq!(plan_response(&head, true), Pass);
+        let error = ResponseHeaders {
+            status: Some(b"529"),
+            ..json
+        };
+        assert_eq!(plan_response(&error, true), Whole);
+        let no_status = ResponseHeaders {
+            status: None,
+            ..json
+        };
+        assert_eq!(plan_response(&no_status, true), Whole);
         let cl = ResponseHeaders {
             content_length: Some(b"12"),
             ..Default::default()

@@ -29,6 +29,8 @@ pub(crate) struct Exchange {
     mapping: Mapping,
     /// A local reply was sent: its response passes through untouched.
     blocked: bool,
+    /// A HEAD request: the response has no body.
+    head_request: bool,
     response: Option<ResponseBody<Restorer>>,
 }
 
@@ -44,6 +46,7 @@ impl Exchange {
             request,
             mapping: Mapping::default(),
             blocked: false,
+            head_request: false,
             response: None,
         }
     }
@@ -200,6 +203,9 @@ impl HttpContext for Exchange {
             log::error!("#{} aws-masker: not configured", self.id);
             return self.act(Step::Block(BlockReason::Internal));
         };
+        self.head_request = self
+            .get_http_request_header_bytes(":method")
+            .is_some_and(|m| m.eq_ignore_ascii_case(b"HEAD"));
         let content_type = self.get_http_request_header_bytes("content-type");
         let content_encoding = self.get_http_request_header_bytes("content-encoding");
         let content_length = self.get_http_request_header_bytes("content-length");
@@ -244,13 +250,16 @@ impl HttpContext for Exchange {
         if self.blocked || filter.config.mode == Mode::Detect {
             return Action::Continue;
         }
+        let status = self.get_http_response_header_bytes(":status");
         let content_type = self.get_http_response_header_bytes("content-type");
         let content_encoding = self.get_http_response_header_bytes("content-encoding");
         let content_length = self.get_http_response_header_bytes("content-length");
         let headers = ResponseHeaders {
+            status: status.as_deref(),
             content_type: content_type.as_deref(),
             content_encoding: content_encoding.as_deref(),
             content_length: content_length.as_deref(),
+            head_request: self.head_request,
         };
         let plan = response::plan_response(&headers, !self.mapping.is_empty());
         let length = response::announced_length(&headers);
