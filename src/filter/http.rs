@@ -283,11 +283,20 @@ impl HttpContext for Exchange {
             return Action::Continue;
         }
         let chunk = if body_size == 0 {
-            None
+            Vec::new()
         } else {
-            self.get_http_response_body(0, body_size)
+            match self.get_http_response_body(0, body_size) {
+                Some(chunk) => chunk,
+                None => {
+                    // Never seen in WasmX; setting a body now would drop the unread chunk.
+                    log::error!(
+                        "#{} aws-masker: response chunk unreadable, left as is",
+                        self.id
+                    );
+                    return Action::Continue;
+                }
+            }
         };
-        let chunk = chunk.unwrap_or_default();
         let emit = match self.response.as_mut() {
             Some(body) => body.on_chunk(&self.mapping, &chunk, end_of_stream),
             None => Emit::Keep,
