@@ -12,7 +12,7 @@
 //! let answer = pool.get(&profile).await?.exchange(&store, ttl, &lookup).await?;
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub struct BackendError {
 }
 
 impl BackendError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         BackendError {
             code,
             message: message.into(),
@@ -148,7 +148,10 @@ impl Pool {
 
     /// Every connected backend (for `GET /readyz`).
     pub fn backends(&self) -> Vec<Backend> {
-        self.lock().values().filter_map(|s| s.get().cloned()).collect()
+        self.lock()
+            .values()
+            .filter_map(|s| s.get().cloned())
+            .collect()
     }
 }
 
@@ -289,7 +292,10 @@ pub fn classify(e: &RedisError) -> BackendError {
         return BackendError::new(ErrorCode::RedisUnreachable, "redis refused the connection");
     }
     if let Some(io) = find_source::<std::io::Error>(e) {
-        if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        if let Some(tls) = io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
             return BackendError::new(ErrorCode::RedisTls, format!("tls failure: {tls}"));
         }
         if io.kind() == std::io::ErrorKind::TimedOut {
@@ -303,7 +309,10 @@ pub fn classify(e: &RedisError) -> BackendError {
     // Cluster setup errors carry the node errors only as text.
     let text = e.to_string();
     let fold = text.to_ascii_lowercase();
-    if fold.contains("wrongpass") || fold.contains("noauth") {
+    if fold.contains("wrongpass")
+        || fold.contains("noauth")
+        || fold.contains("authenticationfailed")
+    {
         return BackendError::new(
             ErrorCode::RedisAuth,
             "redis refused the credentials (wrong password, token or user)",
@@ -360,7 +369,10 @@ impl Backend {
         if pong == "PONG" {
             Ok(())
         } else {
-            Err(BackendError::new(ErrorCode::RedisError, "unexpected ping answer"))
+            Err(BackendError::new(
+                ErrorCode::RedisError,
+                "unexpected ping answer",
+            ))
         }
     }
 
@@ -389,7 +401,9 @@ impl Backend {
         }
     }
 
-    /// Stores `entries` and looks up `lookup`, all commands in flight together.
+    /// Stores `entries` and looks up `lookup`. Lookups see this call's stores: when the two
+    /// share a placeholder the lookups wait for the stores, otherwise everything is in flight
+    /// together.
     pub async fn exchange(
         &self,
         entries: &[Entry],
@@ -397,20 +411,30 @@ impl Backend {
         lookup: &[String],
     ) -> Result<MappingsResponse, BackendError> {
         let stores = join_all(entries.iter().map(|e| self.store_one(e, ttl)));
-        let gets = join_all(lookup.iter().map(|p| {
-            let mut get = redis::cmd("GET");
-            get.arg(redis_key(p));
-            async move { self.run::<Value>(&get).await }
-        }));
+        let gets = || {
+            join_all(lookup.iter().map(|p| {
+                let mut get = redis::cmd("GET");
+                get.arg(redis_key(p));
+                async move { self.run::<Value>(&get).await }
+            }))
+        };
+        let stored_set: HashSet<&str> = entries.iter().map(|e| e.placeholder.as_str()).collect();
+        let overlap = lookup.iter().any(|p| stored_set.contains(p.as_str()));
         let overall = self.timeout * 2;
-        let (stored, got) = tokio::time::timeout(overall, futures_util::future::join(stores, gets))
-            .await
-            .map_err(|_| {
-                BackendError::new(
-                    ErrorCode::RedisTimeout,
-                    format!("batch did not finish within {} ms", overall.as_millis()),
-                )
-            })?;
+        let both = async {
+            if overlap {
+                let stored = stores.await;
+                (stored, gets().await)
+            } else {
+                futures_util::future::join(stores, gets()).await
+            }
+        };
+        let (stored, got) = tokio::time::timeout(overall, both).await.map_err(|_| {
+            BackendError::new(
+                ErrorCode::RedisTimeout,
+                format!("batch did not finish within {} ms", overall.as_millis()),
+            )
+        })?;
         let mut out = MappingsResponse::default();
         for (entry, result) in entries.iter().zip(stored) {
             match result? {
@@ -426,7 +450,8 @@ impl Backend {
                 _ => None,
             };
             // A value the bridge would never write is treated as absent, not trusted.
-            if let Some(original) = original.filter(|o| !o.is_empty() && o.len() <= MAX_ORIGINAL_LEN)
+            if let Some(original) =
+                original.filter(|o| !o.is_empty() && o.len() <= MAX_ORIGINAL_LEN)
             {
                 out.found.push(Entry {
                     placeholder: placeholder.clone(),

@@ -100,10 +100,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 /// Parses `args` (without the program name); `env` looks up environment variables.
-pub fn parse(
-    args: &[String],
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Command, CliError> {
+pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Command, CliError> {
     let mut args = args.iter().peekable();
     let restore = match args.peek().map(|s| s.as_str()) {
         Some("restore") => {
@@ -215,7 +212,11 @@ pub fn parse(
         listen,
         allow_redis,
         request_timeout: millis("--request-timeout-ms", request_timeout, 5000)?,
-        max_body_bytes: number("--max-body-bytes", max_body, aws_masker::protocol::MAX_BODY_BYTES)?,
+        max_body_bytes: number(
+            "--max-body-bytes",
+            max_body,
+            aws_masker::protocol::MAX_BODY_BYTES,
+        )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
         drain_timeout: millis("--drain-timeout-ms", drain, 5000)?,
         quiet,
@@ -270,8 +271,10 @@ mod tests {
     }
 
     fn serve(list: &[&str], env: &[(&str, &str)]) -> Result<ServeOptions, CliError> {
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         match parse(&args(list), |k| {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })? {
@@ -299,7 +302,13 @@ mod tests {
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.allow_redis, vec![("a".into(), 1), ("b".into(), 2)]);
         let s = serve(
-            &["--listen", "127.0.0.1:9001", "--allow-redis", "C:3", "--allow-redis=[::1]:4,d:5"],
+            &[
+                "--listen",
+                "127.0.0.1:9001",
+                "--allow-redis",
+                "C:3",
+                "--allow-redis=[::1]:4,d:5",
+            ],
             &env,
         )
         .unwrap();
@@ -328,7 +337,15 @@ mod tests {
     #[test]
     fn restore_needs_its_files() {
         let cmd = parse(
-            &args(&["restore", "--profile-file", "p.json", "--in", "x.jsonl", "--format", "json"]),
+            &args(&[
+                "restore",
+                "--profile-file",
+                "p.json",
+                "--in",
+                "x.jsonl",
+                "--format",
+                "json",
+            ]),
             |_| None,
         )
         .unwrap();

@@ -65,7 +65,12 @@ impl Metrics {
         let mut out = String::with_capacity(2048);
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let _ = writeln!(out, "# TYPE aws_masker_bridge_requests_total counter");
-        for ((route, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        for ((route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "aws_masker_bridge_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
@@ -116,10 +121,14 @@ mod tests {
         m.error("redis_auth");
         Metrics::add(&m.stored, 5);
         let text = m.render(2);
-        assert!(text.contains("aws_masker_bridge_mappings_duration_seconds_bucket{le=\"0.0005\"} 1"));
+        assert!(
+            text.contains("aws_masker_bridge_mappings_duration_seconds_bucket{le=\"0.0005\"} 1")
+        );
         assert!(text.contains("aws_masker_bridge_mappings_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("aws_masker_bridge_mappings_duration_seconds_bucket{le=\"+Inf\"} 2"));
-        assert!(text.contains("aws_masker_bridge_requests_total{route=\"mappings\",status=\"200\"} 2"));
+        assert!(
+            text.contains("aws_masker_bridge_requests_total{route=\"mappings\",status=\"200\"} 2")
+        );
         assert!(text.contains("aws_masker_bridge_errors_total{code=\"redis_auth\"} 1"));
         assert!(text.contains("aws_masker_bridge_stored_total 5"));
         assert!(text.contains("aws_masker_bridge_redis_profiles 2"));

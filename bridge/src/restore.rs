@@ -32,7 +32,10 @@ pub struct Summary {
 
 #[derive(Debug)]
 pub enum RestoreError {
-    Read { what: &'static str, source: std::io::Error },
+    Read {
+        what: &'static str,
+        source: std::io::Error,
+    },
     Write(std::io::Error),
     Profile(String),
     Redis(BackendError),
@@ -59,7 +62,11 @@ pub fn read_profile(path: &Path) -> Result<RedisProfile, RestoreError> {
         source,
     })?;
     let profile: RedisProfile = serde_json::from_slice(&bytes).map_err(|e| {
-        RestoreError::Profile(format!("line {} column {}: not a profile", e.line(), e.column()))
+        RestoreError::Profile(format!(
+            "line {} column {}: not a profile",
+            e.line(),
+            e.column()
+        ))
     })?;
     profile
         .validate()
@@ -115,7 +122,9 @@ pub fn substitute(
     let mut last = 0;
     let mut replaced = 0;
     for &(start, end) in spans {
-        let token = text.get(start..end).and_then(|t| std::str::from_utf8(t).ok());
+        let token = text
+            .get(start..end)
+            .and_then(|t| std::str::from_utf8(t).ok());
         let Some(original) = token.and_then(|t| originals.get(t)) else {
             continue;
         };
@@ -197,12 +206,11 @@ mod tests {
         let (out, n) = substitute(text.as_bytes(), &spans, &originals, true);
         assert_eq!(n, 1);
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            value["text"],
-            format!("i-0abc \"quoted\" \\ path and {P2}")
-        );
+        assert_eq!(value["text"], format!("i-0abc \"quoted\" \\ path and {P2}"));
         let (raw, _) = substitute(text.as_bytes(), &spans, &originals, false);
-        assert!(String::from_utf8(raw).unwrap().contains("i-0abc \"quoted\" \\ path"));
+        assert!(String::from_utf8(raw)
+            .unwrap()
+            .contains("i-0abc \"quoted\" \\ path"));
     }
 
     #[test]

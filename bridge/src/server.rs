@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::backend::{BackendError, Pool};
+use crate::backend::{BackendError as Failure, Pool};
 use crate::cli::ServeOptions;
 use crate::metrics::Metrics;
 
@@ -103,23 +103,27 @@ impl Outcome {
     }
 }
 
-impl From<BackendError> for Outcome {
-    fn from(e: BackendError) -> Self {
+impl From<Failure> for Outcome {
+    fn from(e: Failure) -> Self {
         Outcome::error(e.code, e.message)
     }
 }
 
-fn protocol_error(e: ProtocolError) -> Outcome {
-    match e {
-        ProtocolError::TooLarge { .. } => Outcome::error(ErrorCode::PayloadTooLarge, e.to_string()),
-        _ => Outcome::error(ErrorCode::BadRequest, e.to_string()),
-    }
+fn protocol_error(e: ProtocolError) -> Failure {
+    let code = match e {
+        ProtocolError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+        _ => ErrorCode::BadRequest,
+    };
+    Failure::new(code, e.to_string())
 }
 
 /// Runs the server until SIGTERM or SIGINT, then drains requests in flight.
 pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     let listener = TcpListener::bind(state.options.listen).await?;
-    log_event("listening", &[("listen", listener.local_addr()?.to_string())]);
+    log_event(
+        "listening",
+        &[("listen", listener.local_addr()?.to_string())],
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut signal = std::pin::pin!(shutdown_signal());
@@ -141,10 +145,8 @@ pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     drop(listener);
     let _ = stop_tx.send(true);
     let drain = state.options.drain_timeout;
-    let drained = tokio::time::timeout(drain, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         log_event("drain timed out", &[("open", tasks.len().to_string())]);
         tasks.shutdown().await;
@@ -244,7 +246,7 @@ fn not_allowed() -> Outcome {
     Outcome::error(ErrorCode::MethodNotAllowed, "method not allowed")
 }
 
-async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Outcome> {
+async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Failure> {
     let max = state.options.max_body_bytes;
     let declared = req
         .headers()
@@ -252,22 +254,25 @@ async fn read_body(state: &State, req: Request<Incoming>) -> Result<Bytes, Outco
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if let Some(len) = declared.filter(|len| *len > max) {
-        return Err(Outcome::error(
+        return Err(Failure::new(
             ErrorCode::PayloadTooLarge,
             format!("body of {len} bytes exceeds {max} bytes"),
         ));
     }
     let limit = state.options.request_timeout;
     match tokio::time::timeout(limit, Limited::new(req.into_body(), max).collect()).await {
-        Err(_) => Err(Outcome::error(
+        Err(_) => Err(Failure::new(
             ErrorCode::BadRequest,
             format!("body not received within {} ms", limit.as_millis()),
         )),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Outcome::error(
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Failure::new(
             ErrorCode::PayloadTooLarge,
             format!("body exceeds {max} bytes"),
         )),
-        Ok(Err(_)) => Err(Outcome::error(ErrorCode::BadRequest, "body could not be read")),
+        Ok(Err(_)) => Err(Failure::new(
+            ErrorCode::BadRequest,
+            "body could not be read",
+        )),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
 }
@@ -280,7 +285,7 @@ fn endpoint_text(profile: &RedisProfile) -> String {
     }
 }
 
-fn check_allowed(state: &State, profile: &RedisProfile) -> Result<(), Outcome> {
+fn check_allowed(state: &State, profile: &RedisProfile) -> Result<(), Failure> {
     let allow = &state.options.allow_redis;
     if allow.is_empty() {
         return Ok(());
@@ -293,7 +298,7 @@ fn check_allowed(state: &State, profile: &RedisProfile) -> Result<(), Outcome> {
     if permitted {
         Ok(())
     } else {
-        Err(Outcome::error(
+        Err(Failure::new(
             ErrorCode::EndpointNotAllowed,
             format!(
                 "redis endpoint {} is not in the bridge's allow list",
@@ -306,11 +311,11 @@ fn check_allowed(state: &State, profile: &RedisProfile) -> Result<(), Outcome> {
 async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
     let body = match read_body(state, req).await {
         Ok(b) => b,
-        Err(o) => return o,
+        Err(e) => return e.into(),
     };
     let request: MappingsRequest = match decode(&body) {
         Ok(r) => r,
-        Err(e) => return protocol_error(e),
+        Err(e) => return protocol_error(e).into(),
     };
     let endpoint = endpoint_text(&request.profile);
     let mut counts = Counts {
@@ -324,7 +329,7 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
         let answer = backend
             .exchange(&request.store, request.ttl, &request.lookup)
             .await?;
-        Ok::<_, Outcome>(answer)
+        Ok::<_, Failure>(answer)
     }
     .await;
     let mut outcome = match result {
@@ -341,7 +346,7 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
             counts.found = answer.found.len();
             Outcome::json(200, &answer)
         }
-        Err(o) => o,
+        Err(e) => e.into(),
     };
     outcome.counts = Some(counts);
     outcome.endpoint = Some(endpoint);
@@ -351,22 +356,28 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
 async fn ready_one(state: &State, req: Request<Incoming>) -> Outcome {
     let body = match read_body(state, req).await {
         Ok(b) => b,
-        Err(o) => return o,
+        Err(e) => return e.into(),
     };
     let request: ReadyRequest = match decode(&body) {
         Ok(r) => r,
-        Err(e) => return protocol_error(e),
+        Err(e) => return protocol_error(e).into(),
     };
     let endpoint = endpoint_text(&request.profile);
     let result = async {
         check_allowed(state, &request.profile)?;
         state.pool.get(&request.profile).await?.ping().await?;
-        Ok::<_, Outcome>(())
+        Ok::<_, Failure>(())
     }
     .await;
     let mut outcome = match result {
-        Ok(()) => Outcome::json(200, &ReadyResponse { ready: true, checked: 1 }),
-        Err(o) => o,
+        Ok(()) => Outcome::json(
+            200,
+            &ReadyResponse {
+                ready: true,
+                checked: 1,
+            },
+        ),
+        Err(e) => e.into(),
     };
     outcome.endpoint = Some(endpoint);
     outcome
@@ -379,7 +390,13 @@ async fn ready_all(state: &State) -> Outcome {
         return e.into();
     }
     let checked = u32::try_from(backends.len()).unwrap_or(u32::MAX);
-    Outcome::json(200, &ReadyResponse { ready: true, checked })
+    Outcome::json(
+        200,
+        &ReadyResponse {
+            ready: true,
+            checked,
+        },
+    )
 }
 
 fn now_ms() -> u128 {
