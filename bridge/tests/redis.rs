@@ -384,106 +384,134 @@ fn acl_user_with_token_like_elasticache_rbac() {
     );
 }
 
-#[test]
-fn three_master_cluster_spreads_keys_and_follows_redirects() {
-    let ports = [free_port(), free_port(), free_port()];
-    let nodes: Vec<Redis> = ports
-        .iter()
-        .map(|&port| {
-            Redis::start_on(
-                port,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--requirepass",
-                    "cluster-token",
-                    "--masterauth",
-                    "cluster-token",
-                ],
-            )
-        })
-        .collect();
-    let mut create = std::process::Command::new("redis-cli");
-    create.args([
-        "-a",
-        "cluster-token",
-        "--no-auth-warning",
-        "--cluster",
-        "create",
-    ]);
-    for port in ports {
-        create.arg(format!("127.0.0.1:{port}"));
-    }
-    let out = create
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let start = Instant::now();
-    'wait: loop {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "cluster never became ok"
-        );
-        for node in &nodes {
-            let info: String = redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query(&mut node.conn(Some("cluster-token")))
-                .unwrap();
-            if !info.contains("cluster_state:ok") {
-                std::thread::sleep(Duration::from_millis(100));
-                continue 'wait;
-            }
-        }
-        break;
-    }
+fn cluster_profile(seed: u16, token: &str, tls: bool) -> serde_json::Value {
+    json!({"redis_type": "managed", "host": "127.0.0.1", "port": seed, "auth_token": token,
+           "ssl_enabled": tls, "cluster_mode": true,
+           "cluster_endpoint": format!("127.0.0.1:{seed}")})
+}
 
-    let bridge = Bridge::start(&[]);
-    // The configuration endpoint is one node; the client discovers the rest.
-    let profile = |seed: u16| {
-        json!({"redis_type": "managed", "host": "127.0.0.1", "port": seed, "auth_token": "cluster-token",
-               "cluster_mode": true, "cluster_endpoint": format!("127.0.0.1:{seed}")})
-    };
+fn check_cluster(cluster: &Cluster, certs: Option<&Certs>, bridge: &Bridge) {
+    let ports = cluster.ports();
+    let tls = certs.is_some();
     let batch: Vec<(String, String)> = (0..300)
         .map(|i| (placeholder("EC2", 1000 + i), format!("i-{i:017x}")))
         .collect();
     let lookup: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile(ports[0]), 60, &batch, &[]),
-    );
+    // The configuration endpoint is one node; the client discovers the others.
+    let profile = cluster_profile(ports[0], &cluster.token, tls);
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &batch, &[]));
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["stored"], 300);
+    let sizes = cluster.sizes(certs);
+    assert_eq!(sizes.iter().sum::<usize>(), 300, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|n| *n > 50),
+        "keys not spread over slots: {sizes:?}"
+    );
 
-    for node in &nodes {
-        let size: usize = redis::cmd("DBSIZE")
-            .query(&mut node.conn(Some("cluster-token")))
-            .unwrap();
-        assert!(size > 50, "node {} holds only {size} keys", node.port);
-    }
     // Seeding from another node gives the same view; refreshes and lookups cross slots.
+    let profile = cluster_profile(ports[2], &cluster.token, tls);
     let (status, body) = bridge.post(
         "/v1/mappings",
-        &mappings_body(&profile(ports[2]), 60, &batch, &lookup),
+        &mappings_body(&profile, 60, &batch, &lookup),
     );
     assert_eq!(status, 200, "{body}");
     let v = json(&body);
     assert_eq!(v["refreshed"], 300);
     assert_eq!(v["found"].as_array().unwrap().len(), 300);
-    let mut bad = profile(ports[1]);
-    bad["auth_token"] = json!("wrong");
+    let bad = cluster_profile(ports[1], "wrong", tls);
     let (status, body) = bridge.post("/v1/mappings", &mappings_body(&bad, 60, &batch, &[]));
     assert_eq!(
         (status, error_code(&body).as_str()),
         (502, "redis_auth"),
         "{body}"
     );
+}
+
+#[test]
+fn three_master_cluster_spreads_keys_and_follows_redirects() {
+    let cluster = Cluster::start("cluster-token", None);
+    let bridge = Bridge::start(&[]);
+    check_cluster(&cluster, None, &bridge);
+
+    // A resharded slot answers MOVED; the client follows it and refreshes its map.
+    let p = placeholder("EC2", 1000);
+    let key = format!("aws-masker:v1:{p}");
+    let mut admin = cluster.nodes[0].conn(Some("cluster-token"));
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&key)
+        .query(&mut admin)
+        .unwrap();
+    let owner = cluster
+        .nodes
+        .iter()
+        .find(|n| {
+            let count: usize = redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(slot)
+                .query(&mut n.conn(Some("cluster-token")))
+                .unwrap();
+            count > 0
+        })
+        .unwrap();
+    let target = cluster.nodes.iter().find(|n| n.port != owner.port).unwrap();
+    let (owner_id, target_id) = (node_id(owner), node_id(target));
+    let setslot = |node: &Redis, state: &str, id: &str| {
+        let _: () = redis::cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg(state)
+            .arg(id)
+            .query(&mut node.conn(Some("cluster-token")))
+            .unwrap();
+    };
+    setslot(target, "IMPORTING", &owner_id);
+    setslot(owner, "MIGRATING", &target_id);
+    let mut owner_conn = owner.conn(Some("cluster-token"));
+    let keys: Vec<String> = redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(slot)
+        .arg(1000)
+        .query(&mut owner_conn)
+        .unwrap();
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1")
+        .arg(target.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("AUTH")
+        .arg("cluster-token")
+        .arg("KEYS")
+        .arg(&keys)
+        .query(&mut owner_conn)
+        .unwrap();
+    for node in &cluster.nodes {
+        setslot(node, "NODE", &target_id);
+    }
+    let profile = cluster_profile(cluster.ports()[0], "cluster-token", false);
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
+}
+
+fn node_id(node: &Redis) -> String {
+    redis::cmd("CLUSTER")
+        .arg("MYID")
+        .query(&mut node.conn(Some("cluster-token")))
+        .unwrap()
+}
+
+#[test]
+fn three_master_cluster_over_tls() {
+    let certs = Certs::generate();
+    let cluster = Cluster::start("tls-cluster-token", Some(&certs));
+    let bridge = Bridge::start(&["--redis-ca-file", &certs.file("ca.pem")]);
+    check_cluster(&cluster, Some(&certs), &bridge);
 }
 
 #[test]

@@ -213,7 +213,7 @@ impl Certs {
         std::fs::write(
             d.join("ext.cnf"),
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n",
         )
         .unwrap();
         openssl(
@@ -399,4 +399,117 @@ pub fn error_code(body: &str) -> String {
         .as_str()
         .unwrap_or("")
         .to_string()
+}
+
+/// A 3-master Redis cluster on loopback ports, password `token`, optionally over TLS.
+pub struct Cluster {
+    pub nodes: Vec<Redis>,
+    pub token: String,
+}
+
+impl Cluster {
+    pub fn start(token: &str, certs: Option<&Certs>) -> Cluster {
+        let nodes: Vec<Redis> = (0..3)
+            .map(|_| {
+                let mut args: Vec<String> = [
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--requirepass",
+                    token,
+                    "--masterauth",
+                    token,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                // The bus port is explicit: port + 10000 may not exist.
+                args.extend(["--cluster-port".into(), free_port().to_string()]);
+                if let Some(certs) = certs {
+                    args.extend(certs.redis_args());
+                    args.extend(["--tls-cluster".into(), "yes".into()]);
+                }
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                Redis::start(&args)
+            })
+            .collect();
+        // Bounded: a cluster that cannot join makes redis-cli wait forever.
+        let mut create = Command::new("timeout");
+        create.args(["30", "redis-cli", "-a", token, "--no-auth-warning"]);
+        if let Some(certs) = certs {
+            create.args(["--tls", "--cacert", &certs.file("ca.pem")]);
+        }
+        create.args(["--cluster", "create"]);
+        for node in &nodes {
+            create.arg(format!("127.0.0.1:{}", node.port));
+        }
+        let out = create
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = Cluster {
+            nodes,
+            token: token.into(),
+        };
+        let start = Instant::now();
+        while !cluster.all_ok(certs) {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "cluster never became ok"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+
+    fn all_ok(&self, certs: Option<&Certs>) -> bool {
+        self.nodes.iter().all(|node| {
+            let mut cli = Command::new("redis-cli");
+            cli.args([
+                "-a",
+                &self.token,
+                "--no-auth-warning",
+                "-p",
+                &node.port.to_string(),
+            ]);
+            if let Some(certs) = certs {
+                cli.args(["--tls", "--cacert", &certs.file("ca.pem")]);
+            }
+            cli.args(["CLUSTER", "INFO"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+        })
+    }
+
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|n| n.port).collect()
+    }
+
+    /// Keys held by each node, via `redis-cli DBSIZE`.
+    pub fn sizes(&self, certs: Option<&Certs>) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                let mut cli = Command::new("redis-cli");
+                cli.args([
+                    "-a",
+                    &self.token,
+                    "--no-auth-warning",
+                    "-p",
+                    &node.port.to_string(),
+                ]);
+                if let Some(certs) = certs {
+                    cli.args(["--tls", "--cacert", &certs.file("ca.pem")]);
+                }
+                let out = cli.arg("DBSIZE").output().unwrap();
+                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+            })
+            .collect()
+    }
 }
