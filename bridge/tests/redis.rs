@@ -1,4 +1,6 @@
 //! The bridge against real `redis-server` processes, over real HTTP on 127.0.0.1.
+// Helpers of this test crate fail loudly like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
