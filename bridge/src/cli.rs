@@ -15,7 +15,8 @@ usage: aws-masker-bridge [serve] [options]
        aws-masker-bridge restore --profile-file FILE --in FILE [--out FILE] [--format auto|json|text] [options]
 
 serve options (environment variable in brackets):
-  --listen ADDR              address to listen on, default 127.0.0.1:7380 [AWS_MASKER_BRIDGE_LISTEN]
+  --listen ADDR              IP:PORT or unix:/path.sock to listen on, default 127.0.0.1:7380
+                             [AWS_MASKER_BRIDGE_LISTEN]
   --allow-redis HOST:PORT    Redis endpoint profiles may use; repeatable or comma-separated;
                              unset: any endpoint [AWS_MASKER_BRIDGE_ALLOW_REDIS]
   --request-timeout-ms N     limit for reading a request and answering it, default 5000
@@ -46,9 +47,25 @@ pub struct RedisOptions {
     pub timeout: Duration,
 }
 
+/// Where the server listens (the filter's `bridge_address`: `host:port` or `unix:/path`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Tcp(addr) => addr.fmt(f),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeOptions {
-    pub listen: SocketAddr,
+    pub listen: Listen,
     /// Lowercased `(host, port)` pairs; empty allows every endpoint.
     pub allow_redis: Vec<(String, u16)>,
     pub request_timeout: Duration,
@@ -190,10 +207,17 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     }
 
     let listen_text = listen.unwrap_or_else(|| "127.0.0.1:7380".into());
-    let listen = listen_text.parse().map_err(|_| CliError::BadValue {
-        name: "--listen",
-        value: listen_text.clone(),
-    })?;
+    let listen = match listen_text.strip_prefix("unix:") {
+        Some(path) if path.starts_with('/') => Listen::Unix(PathBuf::from(path)),
+        Some(_) => None.ok_or_else(|| CliError::BadValue {
+            name: "--listen",
+            value: listen_text.clone(),
+        })?,
+        None => Listen::Tcp(listen_text.parse().map_err(|_| CliError::BadValue {
+            name: "--listen",
+            value: listen_text.clone(),
+        })?),
+    };
     let mut allow_redis = Vec::new();
     for item in allow_flags
         .iter()
@@ -286,7 +310,7 @@ mod tests {
     #[test]
     fn defaults() {
         let s = serve(&[], &[]).unwrap();
-        assert_eq!(s.listen, "127.0.0.1:7380".parse().unwrap());
+        assert_eq!(s.listen, Listen::Tcp("127.0.0.1:7380".parse().unwrap()));
         assert!(s.allow_redis.is_empty());
         assert_eq!(s.redis.timeout, Duration::from_millis(1000));
         assert_eq!(s.max_body_bytes, aws_masker::protocol::MAX_BODY_BYTES);
@@ -299,7 +323,7 @@ mod tests {
             ("AWS_MASKER_BRIDGE_ALLOW_REDIS", "a:1,b:2"),
         ];
         let s = serve(&[], &env).unwrap();
-        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.listen, Listen::Tcp("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(s.allow_redis, vec![("a".into(), 1), ("b".into(), 2)]);
         let s = serve(
             &[
@@ -312,7 +336,10 @@ mod tests {
             &env,
         )
         .unwrap();
-        assert_eq!(s.listen.port(), 9001);
+        assert_eq!(s.listen, Listen::Tcp("127.0.0.1:9001".parse().unwrap()));
+        let unix = serve(&["--listen", "unix:/run/aws-masker.sock"], &env).unwrap();
+        assert_eq!(unix.listen, Listen::Unix("/run/aws-masker.sock".into()));
+        assert!(serve(&["--listen", "unix:relative.sock"], &env).is_err());
         assert_eq!(
             s.allow_redis,
             vec![("c".into(), 3), ("::1".into(), 4), ("d".into(), 5)]

@@ -13,6 +13,8 @@
 
 use std::convert::Infallible;
 use std::io::Write;
+use std::os::unix::fs::FileTypeExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -28,12 +30,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::backend::{BackendError as Failure, Pool};
-use crate::cli::ServeOptions;
+use crate::cli::{Listen, ServeOptions};
 use crate::metrics::Metrics;
 
 /// Everything a request handler needs.
@@ -117,21 +119,70 @@ fn protocol_error(e: ProtocolError) -> Failure {
     Failure::new(code, e.to_string())
 }
 
+/// Accepts TCP or Unix-socket connections.
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+impl Listener {
+    async fn bind(listen: &Listen) -> std::io::Result<Listener> {
+        match listen {
+            Listen::Tcp(addr) => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
+            Listen::Unix(path) => {
+                // A socket file left by a previous run blocks bind; anything else is kept.
+                if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                    std::fs::remove_file(path)?;
+                }
+                Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
+            }
+        }
+    }
+
+    async fn accept(&self) -> std::io::Result<Box<dyn Io>> {
+        match self {
+            Listener::Tcp(l) => {
+                let (stream, _) = l.accept().await?;
+                let _ = stream.set_nodelay(true);
+                Ok(Box::new(stream))
+            }
+            Listener::Unix(l, _) => Ok(Box::new(l.accept().await?.0)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| "tcp".into()),
+            Listener::Unix(_, path) => format!("unix:{}", path.display()),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT, then drains requests in flight.
 pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
-    let listener = TcpListener::bind(state.options.listen).await?;
-    log_event(
-        "listening",
-        &[("listen", listener.local_addr()?.to_string())],
-    );
+    let listener = Listener::bind(&state.options.listen).await?;
+    log_event("listening", &[("listen", listener.describe())]);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut signal = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
+                let Ok(stream) = accepted else { continue };
                 state.metrics.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tasks.spawn(serve_connection(state.clone(), stream, stop_rx.clone()));
             }
@@ -170,11 +221,7 @@ async fn shutdown_signal() -> &'static str {
     }
 }
 
-async fn serve_connection(
-    state: Arc<State>,
-    stream: tokio::net::TcpStream,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn serve_connection(state: Arc<State>, stream: Box<dyn Io>, mut stop: watch::Receiver<bool>) {
     let svc_state = state.clone();
     let service = service_fn(move |req| handle(svc_state.clone(), req));
     let conn = http1::Builder::new()

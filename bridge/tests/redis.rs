@@ -666,3 +666,41 @@ fn sigterm_stops_the_bridge_cleanly() {
         "{logs}"
     );
 }
+
+#[test]
+fn listens_on_a_unix_socket_like_bridge_address_unix() {
+    let redis = Redis::start(&[]);
+    let dir = TempDir::new("unix");
+    let socket = dir.path("bridge.sock");
+    // A stale socket file from an earlier run must not block startup.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let mut child = std::process::Command::new(BRIDGE)
+        .arg("--listen")
+        .arg(format!("unix:{}", socket.display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let stream = loop {
+        if let Ok(s) = std::os::unix::net::UnixStream::connect(&socket) {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no unix socket");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let p = placeholder("EC2", 77);
+    let body = mappings_body(
+        &json!({"port": redis.port}),
+        60,
+        &[(p.clone(), ORIGINAL.into())],
+        &[],
+    );
+    let (status, answer) = http_on(stream, "POST", "/v1/mappings", &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(json(&answer)["stored"], 1);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    assert!(!socket.exists(), "socket file left behind");
+}
