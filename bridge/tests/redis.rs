@@ -436,7 +436,7 @@ fn three_master_cluster_spreads_keys_and_follows_redirects() {
     let bridge = Bridge::start(&[]);
     check_cluster(&cluster, None, &bridge);
 
-    // A resharded slot answers MOVED; the client follows it and refreshes its map.
+    // A slot migrated under the client: ASK while migrating, MOVED after; both followed.
     let p = placeholder("EC2", 1000);
     let key = format!("aws-masker:v1:{p}");
     let mut admin = cluster.nodes[0].conn(Some("cluster-token"));
@@ -489,10 +489,17 @@ fn three_master_cluster_spreads_keys_and_follows_redirects() {
         .arg(&keys)
         .query(&mut owner_conn)
         .unwrap();
+    // Mid-migration the owner answers ASK for keys it no longer holds.
+    let profile = cluster_profile(cluster.ports()[0], "cluster-token", false);
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
     for node in &cluster.nodes {
         setslot(node, "NODE", &target_id);
     }
-    let profile = cluster_profile(cluster.ports()[0], "cluster-token", false);
     let (status, body) = bridge.post(
         "/v1/mappings",
         &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
@@ -703,4 +710,30 @@ fn listens_on_a_unix_socket_like_bridge_address_unix() {
         .status();
     assert!(child.wait().unwrap().success());
     assert!(!socket.exists(), "socket file left behind");
+}
+
+#[test]
+fn a_frozen_redis_is_a_timeout_not_a_hang() {
+    let redis = Redis::start(&[]);
+    let bridge = Bridge::start(&["--redis-timeout-ms", "200"]);
+    let profile = json!({"port": redis.port});
+    let p = placeholder("EC2", 88);
+    let store = [(p.clone(), ORIGINAL.to_string())];
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    assert_eq!(status, 200, "{body}");
+
+    redis.signal("STOP");
+    let start = Instant::now();
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    let took = start.elapsed();
+    redis.signal("CONT");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (504, "redis_timeout"),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["refreshed"], 1);
 }

@@ -123,6 +123,16 @@ impl Redis {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
     /// Starts it again on the same port with the same arguments.
     pub fn restart(&mut self) {
         self.kill();
