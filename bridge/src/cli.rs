@@ -25,6 +25,10 @@ serve options (environment variable in brackets):
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
   --drain-timeout-ms N       how long shutdown waits for requests in flight, default 5000
   --quiet                    no per-request log lines [AWS_MASKER_BRIDGE_QUIET=1]
+restore options:
+  --profile-file FILE        Redis profile JSON (as in the API) or the filter's config (its redis_* fields)
+  --in FILE, --out FILE      input; output (default stdout)
+  --format auto|json|text    json escapes originals; auto: .json/.jsonl/.ndjson or text starting with { or [
 common options:
   --redis-ca-file PATH       PEM CA bundle trusted for TLS instead of the built-in roots
                              [AWS_MASKER_BRIDGE_REDIS_CA_FILE]

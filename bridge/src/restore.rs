@@ -54,24 +54,44 @@ impl fmt::Display for RestoreError {
 
 impl std::error::Error for RestoreError {}
 
-/// Reads a profile file: a JSON [`RedisProfile`] (the wire form, e.g.
-/// `{"redis_type":"managed","host":"...","ssl_enabled":true,"auth_token":"..."}`).
+/// Reads a profile file: either a JSON [`RedisProfile`] (the wire form, e.g.
+/// `{"redis_type":"managed","host":"...","ssl_enabled":true,"auth_token":"..."}`) or the
+/// filter's own config, whose `redis_*` fields are used and other fields ignored.
 pub fn read_profile(path: &Path) -> Result<RedisProfile, RestoreError> {
     let bytes = std::fs::read(path).map_err(|source| RestoreError::Read {
         what: "profile file",
         source,
     })?;
-    let profile: RedisProfile = serde_json::from_slice(&bytes).map_err(|e| {
-        RestoreError::Profile(format!(
-            "line {} column {}: not a profile",
-            e.line(),
-            e.column()
-        ))
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        RestoreError::Profile(format!("line {} column {}: not json", e.line(), e.column()))
     })?;
+    let profile = profile_from_json(value)?;
     profile
         .validate()
         .map_err(|e| RestoreError::Profile(e.to_string()))?;
     Ok(profile)
+}
+
+fn profile_from_json(value: serde_json::Value) -> Result<RedisProfile, RestoreError> {
+    let is_filter_config = value
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k.starts_with("redis_")));
+    let value = match value {
+        serde_json::Value::Object(map) if is_filter_config => serde_json::Value::Object(
+            map.into_iter()
+                .filter_map(|(k, v)| {
+                    let field = match k.as_str() {
+                        "redis_type" => k,
+                        other => other.strip_prefix("redis_")?.to_string(),
+                    };
+                    Some((field, v))
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    serde_json::from_value(value)
+        .map_err(|_| RestoreError::Profile("fields do not make a redis profile".into()))
 }
 
 /// True when `format` (or, for `Auto`, the file name or first byte) says JSON.
@@ -211,6 +231,30 @@ mod tests {
         assert!(String::from_utf8(raw)
             .unwrap()
             .contains("i-0abc \"quoted\" \\ path"));
+    }
+
+    #[test]
+    fn profile_from_wire_form_or_filter_config() {
+        let wire = serde_json::json!({"host": "10.0.0.5", "port": 6390, "password": "pw"});
+        let p = profile_from_json(wire).unwrap();
+        assert_eq!(
+            (p.host.as_str(), p.port, p.password.as_deref()),
+            ("10.0.0.5", 6390, Some("pw"))
+        );
+        let config = serde_json::json!({
+            "token_secret": "x".repeat(40), "use_redis": true, "mapping_ttl": 600,
+            "redis_type": "managed", "redis_host": "master.example", "redis_port": 6380,
+            "redis_ssl_enabled": true, "redis_auth_token": "tok", "redis_user": "masker"
+        });
+        let p = profile_from_json(config).unwrap();
+        assert_eq!(p.redis_type, aws_masker::protocol::RedisType::Managed);
+        assert_eq!((p.host.as_str(), p.port), ("master.example", 6380));
+        assert_eq!(
+            (p.user.as_deref(), p.auth_token.as_deref()),
+            (Some("masker"), Some("tok"))
+        );
+        assert!(p.ssl_enabled && p.ssl_verify);
+        assert!(profile_from_json(serde_json::json!({"hostname": "x"})).is_err());
     }
 
     #[test]
