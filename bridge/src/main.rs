@@ -117,8 +117,8 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
         }
     }
     eprintln!(
-        "restored {} occurrences; {} of {} distinct placeholders known",
-        summary.replaced, summary.known, summary.distinct
+        "restored {} occurrences of {} known placeholders; {} unknown occurrences left",
+        summary.replaced, summary.known, summary.unknown
     );
     Ok(())
 }

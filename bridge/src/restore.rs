@@ -9,12 +9,15 @@
 //! aws-masker-bridge restore --profile-file profile.json --in results.jsonl --out restored.jsonl
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
-use aws_masker::placeholder::{shaped_len, PREFIX};
+use aws_masker::placeholder::{
+    is_placeholder_byte, shaped_len, Mapping, HASH_LEN, MAX_PLACEHOLDER_LEN, PREFIX,
+};
 use aws_masker::protocol::{RedisProfile, MAX_ENTRIES};
+use aws_masker::restore::{restore_into, Escape, RestoreStats};
 
 use crate::backend::{Backend, BackendError};
 use crate::cli::Format;
@@ -22,12 +25,12 @@ use crate::cli::Format;
 /// What a restore did, for the summary line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Distinct placeholder-shaped tokens seen.
-    pub distinct: usize,
-    /// Distinct tokens Redis knew.
+    /// Distinct placeholders Redis knew.
     pub known: usize,
     /// Occurrences replaced.
     pub replaced: usize,
+    /// Placeholder-shaped occurrences left unchanged (unknown to Redis).
+    pub unknown: usize,
 }
 
 #[derive(Debug)]
@@ -73,9 +76,11 @@ pub fn read_profile(path: &Path) -> Result<RedisProfile, RestoreError> {
 }
 
 fn profile_from_json(value: serde_json::Value) -> Result<RedisProfile, RestoreError> {
-    let is_filter_config = value
-        .as_object()
-        .is_some_and(|m| m.keys().any(|k| k.starts_with("redis_")));
+    // `redis_type` is named alike in both forms; any other `redis_*` key means a filter config.
+    let is_filter_config = value.as_object().is_some_and(|m| {
+        m.keys()
+            .any(|k| k.starts_with("redis_") && k != "redis_type")
+    });
     let value = match value {
         serde_json::Value::Object(map) if is_filter_config => serde_json::Value::Object(
             map.into_iter()
@@ -110,93 +115,71 @@ pub fn is_json(format: Format, name: &Path, text: &[u8]) -> bool {
     }
 }
 
-/// Byte ranges of placeholder-shaped tokens in `text`, in order.
-pub fn find_placeholders(text: &[u8]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    let mut at = 0;
+/// Every placeholder-shaped string that could be restored in `text`: each prefix of a run of
+/// placeholder bytes starting at `AWS_` that is shaped like a placeholder (a known placeholder
+/// may be followed by more placeholder bytes, as the core's restore accepts).
+pub fn candidates(text: &[u8]) -> BTreeSet<String> {
     let prefix = PREFIX.as_bytes();
+    let mut found = BTreeSet::new();
+    let mut at = 0;
     while let Some(rel) = text
         .get(at..)
         .and_then(|rest| rest.windows(prefix.len()).position(|w| w == prefix))
     {
         let start = at + rel;
-        match text.get(start..).and_then(shaped_len) {
-            Some(len) => {
-                found.push((start, start + len));
-                at = start + len;
+        let run: &[u8] = text
+            .get(start..)
+            .map(|rest| {
+                let n = rest
+                    .iter()
+                    .take(MAX_PLACEHOLDER_LEN)
+                    .take_while(|b| is_placeholder_byte(**b))
+                    .count();
+                rest.get(..n).unwrap_or_default()
+            })
+            .unwrap_or_default();
+        for end in HASH_LEN..=run.len() {
+            let token = run.get(..end).unwrap_or_default();
+            if shaped_len(token) == Some(end) {
+                if let Ok(t) = std::str::from_utf8(token) {
+                    found.insert(t.to_string());
+                }
             }
-            None => at = start + 1,
         }
+        at = start + 1;
     }
     found
 }
 
-/// Replaces known placeholders in `text`; `originals` maps placeholder to original.
-pub fn substitute(
-    text: &[u8],
-    spans: &[(usize, usize)],
-    originals: &HashMap<String, String>,
-    json: bool,
-) -> (Vec<u8>, usize) {
-    let mut out = Vec::with_capacity(text.len());
-    let mut last = 0;
-    let mut replaced = 0;
-    for &(start, end) in spans {
-        let token = text
-            .get(start..end)
-            .and_then(|t| std::str::from_utf8(t).ok());
-        let Some(original) = token.and_then(|t| originals.get(t)) else {
-            continue;
-        };
-        out.extend_from_slice(text.get(last..start).unwrap_or_default());
-        if json {
-            let quoted = serde_json::to_string(original).unwrap_or_default();
-            let inner = quoted
-                .strip_prefix('"')
-                .and_then(|q| q.strip_suffix('"'))
-                .unwrap_or_default();
-            out.extend_from_slice(inner.as_bytes());
-        } else {
-            out.extend_from_slice(original.as_bytes());
-        }
-        last = end;
-        replaced += 1;
-    }
-    out.extend_from_slice(text.get(last..).unwrap_or_default());
-    (out, replaced)
-}
-
-/// Restores `text` with originals from `backend`.
+/// Restores `text` with originals from `backend`, through the same code as the filter's
+/// response path.
 pub async fn restore(
     backend: &Backend,
     text: &[u8],
     json: bool,
 ) -> Result<(Vec<u8>, Summary), RestoreError> {
-    let spans = find_placeholders(text);
-    let distinct: BTreeSet<String> = spans
-        .iter()
-        .filter_map(|&(s, e)| text.get(s..e))
-        .filter_map(|t| std::str::from_utf8(t).ok())
-        .map(str::to_string)
-        .collect();
-    let distinct: Vec<String> = distinct.into_iter().collect();
-    let mut originals = HashMap::new();
-    for chunk in distinct.chunks(MAX_ENTRIES) {
+    let wanted: Vec<String> = candidates(text).into_iter().collect();
+    let mut mapping = Mapping::default();
+    for chunk in wanted.chunks(MAX_ENTRIES) {
         let answer = backend
             .exchange(&[], 1, chunk)
             .await
             .map_err(RestoreError::Redis)?;
         for entry in answer.found {
-            originals.insert(entry.placeholder, entry.original);
+            // One key holds one original, so a conflict cannot happen; skip rather than fail.
+            let _ = mapping.insert(entry.placeholder, entry.original);
         }
     }
-    let (out, replaced) = substitute(text, &spans, &originals, json);
+    let escape = if json { Escape::Json } else { Escape::None };
+    let mut out = Vec::with_capacity(text.len());
+    let mut stats = RestoreStats::default();
+    restore_into(text, &mapping, escape, &mut out, &mut stats);
     Ok((
         out,
         Summary {
-            distinct: distinct.len(),
-            known: originals.len(),
-            replaced,
+            known: mapping.len(),
+            replaced: usize::try_from(stats.restored).unwrap_or(usize::MAX),
+            unknown: usize::try_from(stats.unknown).unwrap_or(usize::MAX),
         },
     ))
 }
@@ -209,33 +192,41 @@ mod tests {
     const P2: &str = "AWS_ARN_IAM_ROLE_ABCDEFGHIJ234";
 
     #[test]
-    fn finds_tokens_anywhere_and_skips_lookalikes() {
+    fn candidates_cover_tokens_anywhere_and_skip_lookalikes() {
         let text = format!("x {P1}, \"{P2}\" AWS_REGION AWS_EC2_ABCDEFGHIJKL1 ({P1})");
-        let spans = find_placeholders(text.as_bytes());
-        let tokens: Vec<&str> = spans.iter().map(|&(s, e)| &text[s..e]).collect();
-        assert_eq!(tokens, vec![P1, P2, P1]);
-        assert!(find_placeholders(b"AWS_").is_empty());
+        let found: Vec<String> = candidates(text.as_bytes()).into_iter().collect();
+        assert_eq!(found, vec![P2.to_string(), P1.to_string()]);
+        assert!(candidates(b"AWS_").is_empty());
+        // A placeholder followed by more placeholder bytes is still a candidate.
+        let glued = format!("{P1}_SUFFIX");
+        assert!(candidates(glued.as_bytes()).contains(P1));
     }
 
     #[test]
-    fn substitutes_known_ones_and_escapes_in_json() {
+    fn restores_like_the_core_with_json_escaping() {
         let text = format!(r#"{{"text":"{P1} and {P2}"}}"#);
-        let spans = find_placeholders(text.as_bytes());
-        let originals: HashMap<String, String> =
-            [(P1.to_string(), "i-0abc \"quoted\" \\ path".to_string())].into();
-        let (out, n) = substitute(text.as_bytes(), &spans, &originals, true);
-        assert_eq!(n, 1);
+        let mut mapping = Mapping::default();
+        mapping
+            .insert(P1.into(), "i-0abc \"quoted\" \\ path".into())
+            .unwrap();
+        let mut out = Vec::new();
+        let mut stats = RestoreStats::default();
+        restore_into(
+            text.as_bytes(),
+            &mapping,
+            Escape::Json,
+            &mut out,
+            &mut stats,
+        );
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(value["text"], format!("i-0abc \"quoted\" \\ path and {P2}"));
-        let (raw, _) = substitute(text.as_bytes(), &spans, &originals, false);
-        assert!(String::from_utf8(raw)
-            .unwrap()
-            .contains("i-0abc \"quoted\" \\ path"));
+        assert_eq!((stats.restored, stats.unknown), (1, 1));
     }
 
     #[test]
     fn profile_from_wire_form_or_filter_config() {
-        let wire = serde_json::json!({"host": "10.0.0.5", "port": 6390, "password": "pw"});
+        let wire = serde_json::json!({"redis_type": "traditional", "host": "10.0.0.5",
+                                      "port": 6390, "password": "pw"});
         let p = profile_from_json(wire).unwrap();
         assert_eq!(
             (p.host.as_str(), p.port, p.password.as_deref()),

@@ -628,7 +628,7 @@ fn restore_subcommand_rewrites_a_results_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("restored 3 occurrences; 2 of 3 distinct"),
+        stderr.contains("restored 3 occurrences of 2 known placeholders; 1 unknown"),
         "{stderr}"
     );
     let restored = std::fs::read_to_string(dir.path("restored.jsonl")).unwrap();
