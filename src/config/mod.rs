@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::detect::DetectorConfig;
 use crate::placeholder::MAX_LABEL_LEN;
+use crate::protocol::RedisProfile;
 
 mod validate;
 mod wire;
@@ -49,13 +50,7 @@ pub enum OnStoreFailure {
     Continue,
 }
 
-/// Which Redis the bridge talks to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RedisType {
-    Traditional,
-    /// AWS ElastiCache.
-    Managed,
-}
+pub use crate::protocol::RedisType;
 
 /// A string that must never be printed: `Debug` shows only its length.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,6 +102,25 @@ pub struct Redis {
     pub cluster_endpoint: Option<String>,
 }
 
+impl Redis {
+    /// The settings as the bridge protocol carries them.
+    pub fn profile(&self) -> RedisProfile {
+        RedisProfile {
+            redis_type: self.kind,
+            host: self.host.clone(),
+            port: self.port,
+            password: self.password.as_ref().map(|s| s.0.clone()),
+            database: self.database,
+            ssl_enabled: self.ssl_enabled,
+            ssl_verify: self.ssl_verify,
+            auth_token: self.auth_token.as_ref().map(|s| s.0.clone()),
+            user: self.user.clone(),
+            cluster_mode: self.cluster_mode,
+            cluster_endpoint: self.cluster_endpoint.clone(),
+        }
+    }
+}
+
 /// Storage of mappings through the bridge (issue 5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Store {
@@ -138,18 +152,36 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
     Required,
-    InvalidJson { line: usize, column: usize },
+    InvalidJson {
+        line: usize,
+        column: usize,
+    },
     NotAnObject,
     UnknownField,
-    WrongType { expected: &'static str },
-    OutOfRange { min: u64, max: u64 },
-    OneOf { allowed: &'static [&'static str] },
-    SecretTooShort { min: usize },
+    WrongType {
+        expected: &'static str,
+    },
+    OutOfRange {
+        min: u64,
+        max: u64,
+    },
+    OneOf {
+        allowed: &'static [&'static str],
+    },
+    SecretTooShort {
+        min: usize,
+    },
     SecretPlaceholder,
     Empty,
     BadLabel,
     BadAddress,
-    Requires { other: &'static str },
+    Requires {
+        other: &'static str,
+    },
+    /// A rule of the bridge's Redis profile (`protocol::RedisProfile::validate`).
+    Redis {
+        problem: &'static str,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -178,6 +210,7 @@ impl fmt::Display for Problem {
             ),
             Problem::BadAddress => f.write_str("must be host:port or unix:/path"),
             Problem::Requires { other } => write!(f, "requires {other}"),
+            Problem::Redis { problem } => f.write_str(problem),
         }
     }
 }

@@ -110,10 +110,13 @@ fn valid_configs() {
                 r.kind == RedisType::Managed && r.cluster_mode && r.user.as_deref() == Some("app")
             },
         ),
-        // Traditional mode ignores the managed-only pairing rules.
-        (r#""redis_user":"app""#, |c| {
-            c.store.redis.user.as_deref() == Some("app")
-        }),
+        (
+            r#""redis_type":"managed","redis_host":"primary.cache.amazonaws.com","redis_ssl_enabled":true,"redis_auth_token":"tok""#,
+            |c| {
+                let p = c.store.redis.profile();
+                p.validate().is_ok() && p.uses_tls() && p.credentials() == (None, Some("tok"))
+            },
+        ),
         (
             r#""custom_patterns":[{"name":"ticket","regex":"TCK-[0-9]+","kind":"TICKET"}]"#,
             |c| {
@@ -354,6 +357,27 @@ fn invalid_configs_name_the_field() {
             "redis_user",
             "redis_user: requires redis_auth_token",
         ),
+        // The bridge's profile rules: nothing set for the other mode is silently ignored.
+        (
+            with(r#""redis_user":"app""#),
+            "redis_user",
+            "redis_user: is for managed mode only",
+        ),
+        (
+            with(r#""redis_ssl_enabled":true"#),
+            "redis_ssl_enabled",
+            "managed mode only",
+        ),
+        (
+            with(r#""redis_type":"managed","redis_password":"pw""#),
+            "redis_password",
+            "use auth_token",
+        ),
+        (
+            with(r#""redis_host":"bad host""#),
+            "redis_host",
+            "must be a host name or IP address",
+        ),
         (
             with(
                 r#""redis_type":"managed","redis_cluster_mode":true,"redis_cluster_endpoint":"c","redis_database":3"#,
@@ -440,10 +464,10 @@ fn errors_never_echo_values() {
 
 #[test]
 fn accepts_lua_cjson_escapes() {
-    let json = format!(r#"{{"token_secret":"{SECRET}\/x","redis_host":"cache\/a"}}"#);
+    let json = format!(r#"{{"token_secret":"{SECRET}\/x","allowlist":["a\/b"]}}"#);
     let c = ok(&json);
     assert_eq!(c.token_secret.expose(), format!("{SECRET}/x"));
-    assert_eq!(c.store.redis.host, "cache/a");
+    assert_eq!(c.detector.allowlist, ["a/b"]);
 }
 
 #[test]
@@ -455,11 +479,15 @@ fn unknown_field_name_is_shortened() {
 
 #[test]
 fn debug_redacts_secrets() {
-    let c = ok(&with(
-        r#""redis_password":"pw-hunter2","redis_type":"managed","redis_auth_token":"tok-hunter2""#,
+    let traditional = ok(&with(r#""redis_password":"pw-hunter2""#));
+    let managed = ok(&with(
+        r#""redis_type":"managed","redis_auth_token":"tok-hunter2""#,
     ));
-    let shown = format!("{c:?}");
-    assert!(!shown.contains(SECRET));
-    assert!(!shown.contains("hunter2"));
-    assert!(shown.contains("redacted"));
+    for c in [traditional, managed] {
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(SECRET));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redacted"));
+        assert!(!format!("{:?}", c.store.redis.profile()).contains("hunter2"));
+    }
 }

@@ -211,7 +211,7 @@ fn redis(w: &mut Wire) -> Result<Redis, ConfigError> {
             ));
         }
     }
-    Ok(Redis {
+    let redis = Redis {
         kind,
         host: std::mem::take(&mut w.redis_host),
         port,
@@ -223,7 +223,15 @@ fn redis(w: &mut Wire) -> Result<Redis, ConfigError> {
         user,
         cluster_mode: w.redis_cluster_mode,
         cluster_endpoint,
-    })
+    };
+    // The bridge refuses what its profile rules refuse: check them here, once, at load.
+    redis.profile().validate().map_err(|e| {
+        ConfigError::new(
+            format!("redis_{}", e.field),
+            Problem::Redis { problem: e.problem },
+        )
+    })?;
+    Ok(redis)
 }
 
 impl TryFrom<Wire> for Config {
