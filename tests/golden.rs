@@ -18,7 +18,7 @@ use serde_json::Value;
 const SECRET: &[u8] = b"golden-test-secret-of-32-bytes-or-more";
 
 fn masker() -> Masker<FakeScanner> {
-    Masker::new(FakeScanner, Placeholders::new(SECRET), 4 << 20)
+    Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 4 << 20)
 }
 
 struct Case {

@@ -140,7 +140,7 @@ fn check(value: &Value, seed: u64, escapes: bool) -> Result<(), TestCaseError> {
     let mut body = String::new();
     write(value, &mut body, &mut Coin(seed | 1), escapes);
     let masker = Masker::new(
-        FakeScanner,
+        FakeScanner::default(),
         Placeholders::new(b"proptest secret, 32 bytes or more"),
         1 << 24,
     );

@@ -143,23 +143,53 @@ fn hex4(bytes: &[u8], at: usize) -> Result<u32, &'static str> {
 /// escape in `map`. Both are cleared first. The raw text must have been validated by the
 /// tokenizer; an invalid escape (which validation rules out) decodes to U+FFFD.
 pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
-    out.clear();
     map.clear();
     let bytes = raw.as_bytes();
-    let mut done = 0;
-    for at in memchr::memchr_iter(b'\\', bytes) {
-        if at < done {
-            // The backslash belongs to the escape just decoded (`\\`).
+    // Work on bytes: CLI output carried in a string has an escape every few bytes, and
+    // per-escape `push_str` calls cost more than the copying.
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    buf.reserve(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            let run = bytes
+                .get(i..)
+                .map_or(0, |rest| memchr::memchr(b'\\', rest).unwrap_or(rest.len()));
+            buf.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
+            i += run;
             continue;
         }
-        out.push_str(raw.get(done..at).unwrap_or_default());
-        let (c, len) = read_escape(bytes, at).unwrap_or(('\u{FFFD}', 2));
-        let dec = out.len();
-        out.push(c);
-        map.push(dec, at, c.len_utf8(), len);
-        done = at + len;
+        let dec = buf.len();
+        let simple = match bytes.get(i + 1) {
+            Some(b'"') => Some(b'"'),
+            Some(b'\\') => Some(b'\\'),
+            Some(b'/') => Some(b'/'),
+            Some(b'n') => Some(b'\n'),
+            Some(b't') => Some(b'\t'),
+            Some(b'r') => Some(b'\r'),
+            Some(b'b') => Some(8),
+            Some(b'f') => Some(12),
+            _ => None,
+        };
+        let (dec_len, raw_len) = match simple {
+            Some(c) => {
+                buf.push(c);
+                (1, 2)
+            }
+            None => {
+                let (c, len) = read_escape(bytes, i).unwrap_or(('\u{FFFD}', 2));
+                let mut utf8 = [0; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                (c.len_utf8(), len)
+            }
+        };
+        map.push(dec, i, dec_len, raw_len);
+        i += raw_len;
     }
-    out.push_str(raw.get(done..).unwrap_or_default());
+    // Valid by construction (UTF-8 runs and encoded chars); the fallback never runs.
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
 #[cfg(test)]

@@ -190,9 +190,15 @@ impl<'a> Document<'a> {
 
     /// Validates `text` (JSON syntax, at most [`MAX_DEPTH`] levels).
     pub fn parse_str(text: &'a str) -> Result<Self, JsonError> {
-        let mut tape = Vec::new();
-        tape::tokenize(text, MAX_DEPTH, &mut tape)?;
-        Ok(Document { text, tape })
+        Self::parse_with(text, Vec::new()).map_err(|(e, _)| e)
+    }
+
+    /// Like [`Document::parse_str`], reusing `tape`'s allocation (given back on error).
+    fn parse_with(text: &'a str, mut tape: Vec<Tok>) -> Result<Self, (JsonError, Vec<Tok>)> {
+        match tape::tokenize(text, MAX_DEPTH, &mut tape) {
+            Ok(()) => Ok(Document { text, tape }),
+            Err(e) => Err((e, tape)),
+        }
     }
 
     /// The document's text.
@@ -210,6 +216,7 @@ impl<'a> Document<'a> {
             visitor,
             options,
             bufs: Vec::new(),
+            tapes: Vec::new(),
         };
         walker.document(
             self,
@@ -281,6 +288,8 @@ struct Walker<'v, V: ?Sized> {
     options: WalkOptions,
     /// Decoding buffers, reused; one is taken per level of JSON inside strings.
     bufs: Vec<(String, EscapeMap)>,
+    /// Tapes of JSON documents found inside strings, reused.
+    tapes: Vec<Vec<Tok>>,
 }
 
 impl<V: Visitor + ?Sized> Walker<'_, V> {
@@ -396,7 +405,13 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         decode_into(raw, &mut text, &mut map);
         let inner = match role {
             Role::Value if nesting < self.options.max_nesting && looks_like_json(&text) => {
-                Document::parse_str(&text).ok()
+                match Document::parse_with(&text, self.tapes.pop().unwrap_or_default()) {
+                    Ok(doc) => Some(doc),
+                    Err((_, tape)) => {
+                        self.tapes.push(tape);
+                        None
+                    }
+                }
             }
             _ => None,
         };
@@ -412,6 +427,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
                 object_type: None,
             };
             self.document(&inner, Some(&inner_level), nesting + 1, inner_ctx);
+            self.tapes.push(inner.tape);
         } else {
             self.visitor.visit(&Site {
                 text: &text,

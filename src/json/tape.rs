@@ -169,6 +169,10 @@ fn close(stack: &mut Vec<(usize, bool)>, tape: &mut [Tok]) {
 
 #[inline]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    // Pretty-printed JSON (CLI output) indents with runs of spaces.
+    while b.get(i..i + 8) == Some(b"        ") {
+        i += 8;
+    }
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
         i += 1;
     }
@@ -226,24 +230,79 @@ fn string(b: &[u8], quote: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usi
     let start = quote + 1;
     let mut flags = flags;
     let mut i = start;
+    // Fast path: jump from special byte to special byte. Any problem goes to the exact
+    // byte-by-byte scan, which finds the first error and its offset.
+    let end = loop {
+        let Some(j) = find_quote_or_backslash(b, i) else {
+            return exact_string(b, quote);
+        };
+        match b.get(j) {
+            Some(b'"') => break j,
+            Some(b'\\') => {}
+            _ => return exact_string(b, quote),
+        }
+        flags |= ESCAPED;
+        i = j + match b.get(j + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+            _ => match read_escape(b, j) {
+                Ok((_, len)) => len,
+                Err(_) => return exact_string(b, quote),
+            },
+        };
+    };
+    tape.push(Tok {
+        start: start as u32,
+        end: end as u32 | flags,
+    });
+    Ok(end + 1)
+}
+
+/// The next `"` or `\` at or after `i`, or a control character before it (which the
+/// caller rejects). Escapes come in clusters (CLI output in a string escapes every few
+/// bytes), so the first 16 bytes are looked at a word at a time (control characters
+/// included) before memchr takes the rest and the bytes it skipped are checked for control
+/// characters.
+#[inline]
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    for _ in 0..2 {
+        let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) else {
+            break;
+        };
+        let hits = special_bytes(u64::from_le_bytes(word));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    let j = memchr::memchr2(b'"', b'\\', rest)?;
+    match rest.get(..j) {
+        Some(skipped) if has_control(skipped) => Some(i + find_special(skipped, 0)),
+        _ => Some(i + j),
+    }
+}
+
+/// True when `bytes` holds a byte below 0x20. The minimum of a block has no early exit, so
+/// the compiler vectorizes it.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(256)
+        .any(|block| block.iter().fold(u8::MAX, |m, &c| m.min(c)) < 0x20)
+}
+
+/// The error of the invalid string whose opening quote is at `quote`, found byte by byte.
+#[cold]
+fn exact_string(b: &[u8], quote: usize) -> Result<usize, JsonError> {
+    let mut i = quote + 1;
     loop {
         i = find_special(b, i);
         match b.get(i) {
-            Some(b'"') => break,
-            Some(b'\\') => {
-                flags |= ESCAPED;
-                let (_, len) = read_escape(b, i).map_err(|what| syntax(i, what))?;
-                i += len;
-            }
+            Some(b'"') => return Err(syntax(i, "invalid string")),
+            Some(b'\\') => i += read_escape(b, i).map_err(|what| syntax(i, what))?.1,
             Some(_) => return Err(syntax(i, "control character in string")),
             None => return Err(syntax(quote, "unterminated string")),
         }
     }
-    tape.push(Tok {
-        start: start as u32,
-        end: i as u32 | flags,
-    });
-    Ok(i + 1)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -256,6 +315,15 @@ fn zero_bytes(w: u64) -> u64 {
     w.wrapping_sub(ONES) & !w & HIGHS
 }
 
+/// Bytes of `w` that are `"`, `\` or below 0x20, as high bits (lowest one exact).
+#[inline(always)]
+fn special_bytes(w: u64) -> u64 {
+    zero_bytes(w ^ (ONES * u64::from(b'"')))
+        | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+        // Bytes below 0x20: the same borrow trick with 0x20 instead of 1.
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
 /// The offset of the first `"`, `\` or control character at or after `i` (or `b.len()`),
 /// eight bytes at a time.
 #[inline]
@@ -264,11 +332,7 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
         let Ok(word) = <[u8; 8]>::try_from(chunk) else {
             break;
         };
-        let w = u64::from_le_bytes(word);
-        let hits = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
-            // Bytes below 0x20: the same borrow trick with 0x20 instead of 1.
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        let hits = special_bytes(u64::from_le_bytes(word));
         if hits != 0 {
             return i + (hits.trailing_zeros() / 8) as usize;
         }

@@ -494,6 +494,39 @@ fn invalid_documents_give_offsets() {
 }
 
 #[test]
+fn errors_in_long_strings_have_exact_offsets() {
+    let syntax = |offset, what| Err(JsonError::Syntax { offset, what });
+    let a40 = "a".repeat(40);
+    let table: Vec<(String, Result<(), JsonError>)> = vec![
+        (
+            format!("[\"{a40}\u{1}\"]"),
+            syntax(42, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\\n{}\u{1f}\"]", "b".repeat(30)),
+            syntax(74, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\u{1f}{a40}\\x\"]"),
+            syntax(42, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\\x{a40}\u{1f}\"]"),
+            syntax(42, "invalid escape"),
+        ),
+        (format!("[\"{a40}{a40}"), syntax(1, "unterminated string")),
+        (format!("[\"{a40}\\\"{a40}\"]"), Ok(())),
+    ];
+    for (body, want) in table {
+        assert_eq!(
+            Document::parse(body.as_bytes()).map(|_| ()),
+            want,
+            "{body:?}"
+        );
+    }
+}
+
+#[test]
 fn nesting_deeper_than_the_limit_is_an_error() {
     let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     assert!(Document::parse(ok.as_bytes()).is_ok());

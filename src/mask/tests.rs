@@ -10,7 +10,7 @@ use fake::FakeScanner;
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn masker() -> Masker<FakeScanner> {
-    Masker::new(FakeScanner, Placeholders::new(SECRET), 1 << 24)
+    Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 1 << 24)
 }
 
 fn mask_json(body: &str) -> (String, Masked) {
@@ -194,7 +194,7 @@ fn text_bodies_are_scanned_whole() {
 
 #[test]
 fn errors_have_codes_and_numbers_only() {
-    let small = Masker::new(FakeScanner, Placeholders::new(SECRET), 10);
+    let small = Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 10);
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
     let table: Vec<(&[u8], BodyFormat, MaskError, &str, &str)> = vec![
         (

@@ -12,8 +12,21 @@ pub const ARN: KindId = KindId(1);
 pub const BUCKET: KindId = KindId(2);
 pub const ACCOUNT: KindId = KindId(3);
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FakeScanner;
+/// Searchers are built once: a scanner is called for every string of a body.
+#[derive(Clone, Debug)]
+pub struct FakeScanner {
+    arn: memchr::memmem::Finder<'static>,
+    id: memchr::memmem::Finder<'static>,
+}
+
+impl Default for FakeScanner {
+    fn default() -> Self {
+        FakeScanner {
+            arn: memchr::memmem::Finder::new(b"arn:aws:"),
+            id: memchr::memmem::Finder::new(b"i-"),
+        }
+    }
+}
 
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
@@ -57,7 +70,7 @@ impl Scan for FakeScanner {
         }
         let b = text.as_bytes();
         let first = out.len();
-        for at in memchr::memmem::find_iter(b, b"arn:aws:") {
+        for at in self.arn.find_iter(b) {
             if at > 0 && is_word(b[at - 1]) {
                 continue;
             }
@@ -75,7 +88,7 @@ impl Scan for FakeScanner {
             });
         }
         let arns = out.len();
-        for at in memchr::memmem::find_iter(b, b"i-") {
+        for at in self.id.find_iter(b) {
             if at > 0 && is_word(b[at - 1]) {
                 continue;
             }
