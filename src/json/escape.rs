@@ -139,6 +139,20 @@ fn hex4(bytes: &[u8], at: usize) -> Result<u32, &'static str> {
     })
 }
 
+/// The length of `bytes` up to its first backslash. Escapes cluster, so the first word is
+/// looked at directly before memchr takes over.
+#[inline]
+fn run_to_backslash(bytes: &[u8]) -> usize {
+    if let Some(Ok(word)) = bytes.get(..8).map(<[u8; 8]>::try_from) {
+        let w = u64::from_le_bytes(word) ^ 0x5c5c_5c5c_5c5c_5c5c;
+        let zeros = w.wrapping_sub(0x0101_0101_0101_0101) & !w & 0x8080_8080_8080_8080;
+        if zeros != 0 {
+            return (zeros.trailing_zeros() / 8) as usize;
+        }
+    }
+    memchr::memchr(b'\\', bytes).unwrap_or(bytes.len())
+}
+
 /// Decodes the raw text of a JSON string (between the quotes) into `out`, recording each
 /// escape in `map`. Both are cleared first. The raw text must have been validated by the
 /// tokenizer; an invalid escape (which validation rules out) decodes to U+FFFD.
@@ -153,9 +167,7 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
-            let run = bytes
-                .get(i..)
-                .map_or(0, |rest| memchr::memchr(b'\\', rest).unwrap_or(rest.len()));
+            let run = bytes.get(i..).map_or(0, run_to_backslash);
             buf.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
             i += run;
             continue;

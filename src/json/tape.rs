@@ -2,7 +2,7 @@
 //! flat tape, so the walker can look ahead inside an object (a `type` after `data`).
 //!
 //! Numbers and literals are validated but not recorded: nothing is done with them. A tape
-//! entry is 8 bytes, so the tape of a document is at most about 4 times its length.
+//! entry is 8 bytes, so the tape of a document is at most about three times its length.
 
 use super::escape::read_escape;
 use super::JsonError;
