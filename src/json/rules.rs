@@ -25,16 +25,17 @@ pub enum Mode {
     Frozen,
 }
 
-/// Members whose values never change, whatever object they are in: identifiers the API
-/// issues or checks, values it signs, and opaque tokens.
-const FROZEN_KEYS: [&str; 9] = [
-    "model",
-    "role",
-    "type",
+/// Members whose values never change in the API's structure.
+const FROZEN_KEYS: [&str; 4] = ["model", "role", "type", "cache_control"];
+
+/// Members that never change in a typed object (a block, a source, a message, a delta):
+/// identifiers the API issues or checks, values it signs, opaque tokens. In an object without
+/// a `type` they are scanned: `{"id": "i-..."}` in an unknown part of a request is more
+/// likely user data than an API identifier.
+const FROZEN_IN_TYPED: [&str; 5] = [
     "id",
     "tool_use_id",
     "signature",
-    "cache_control",
     // Web search results: opaque blobs the API wants back as they were.
     "encrypted_content",
     "encrypted_index",
@@ -46,7 +47,7 @@ pub fn member_mode(parent: Mode, key: &str, object_type: Option<&str>) -> Mode {
     if parent != Mode::Api {
         return parent;
     }
-    if FROZEN_KEYS.contains(&key) {
+    if FROZEN_KEYS.contains(&key) || (object_type.is_some() && FROZEN_IN_TYPED.contains(&key)) {
         return Mode::Frozen;
     }
     let signed = match object_type {
@@ -78,6 +79,13 @@ mod tests {
             (Api, "role", None, Frozen),
             (Api, "type", Some("text"), Frozen),
             (Api, "id", Some("tool_use"), Frozen),
+            (Api, "id", Some("message"), Frozen),
+            // Not in a typed object: scanned.
+            (Api, "id", None, Api),
+            (Api, "signature", None, Api),
+            (Api, "model", None, Frozen),
+            (Api, "role", None, Frozen),
+            (Api, "cache_control", None, Frozen),
             (Api, "tool_use_id", Some("tool_result"), Frozen),
             (Api, "signature", Some("thinking"), Frozen),
             (Api, "cache_control", Some("text"), Frozen),
