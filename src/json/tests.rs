@@ -189,8 +189,16 @@ fn skip_rules_of_the_messages_api() {
         ),
         (r#"{"metadata":{"user_id":"u-1"}}"#, "u-1", false),
         // An `id` outside typed objects is user data until proven otherwise.
-        (r#"{"tools":[{"name":"x","input_examples":[{"id":"i-1"}]}]}"#, "i-1", false),
-        (r#"{"id":"msg_1","type":"message","role":"assistant"}"#, "msg_1", true),
+        (
+            r#"{"tools":[{"name":"x","input_examples":[{"id":"i-1"}]}]}"#,
+            "i-1",
+            false,
+        ),
+        (
+            r#"{"id":"msg_1","type":"message","role":"assistant"}"#,
+            "msg_1",
+            true,
+        ),
     ];
     for &(body, text, frozen) in table {
         assert_eq!(value(body, text).frozen, frozen, "{text:?} in {body}");
