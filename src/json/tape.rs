@@ -169,14 +169,27 @@ fn close(stack: &mut Vec<(usize, bool)>, tape: &mut [Tok]) {
 
 #[inline]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    // Pretty-printed JSON (CLI output) indents with runs of spaces.
-    while b.get(i..i + 8) == Some(b"        ") {
-        i += 8;
+    loop {
+        match b.get(i) {
+            Some(b' ') => {
+                // Pretty-printed JSON (CLI output) indents with runs of spaces: count them a
+                // word at a time (a space XOR 0x20 is a zero byte).
+                match b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+                    Some(Ok(word)) => {
+                        let other = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
+                        i += if other == 0 {
+                            8
+                        } else {
+                            (other.trailing_zeros() / 8) as usize
+                        };
+                    }
+                    _ => i += 1,
+                }
+            }
+            Some(b'\n' | b'\r' | b'\t') => i += 1,
+            _ => return i,
+        }
     }
-    while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
-        i += 1;
-    }
-    i
 }
 
 fn literal(b: &[u8], i: usize, word: &[u8], state: &mut State) -> Result<usize, JsonError> {

@@ -460,6 +460,24 @@ fn scalars_and_whitespace_are_not_visited() {
 }
 
 #[test]
+fn whitespace_runs_of_any_length() {
+    for n in 0..20 {
+        let pad = " ".repeat(n);
+        let body =
+            format!("{pad}{{{pad}\"a\"{pad}:{pad}[{pad}1{pad},\n{pad}\"x\"{pad}]{pad}}}{pad}");
+        assert_eq!(values(&body), [("x".to_owned(), false)], "{n} spaces");
+        let bad = format!("[{pad}x]");
+        assert_eq!(
+            Document::parse(bad.as_bytes()).unwrap_err(),
+            JsonError::Syntax {
+                offset: 1 + n,
+                what: "expected a value"
+            }
+        );
+    }
+}
+
+#[test]
 fn invalid_documents_give_offsets() {
     let syntax = |offset, what| Err(JsonError::Syntax { offset, what });
     let table: &[(&[u8], Result<(), JsonError>)] = &[
