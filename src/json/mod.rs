@@ -12,6 +12,11 @@
 //! output) is walked as a document of its own, up to [`WalkOptions::max_nesting`] levels,
 //! instead of being visited as text; its sites map back through every level.
 //!
+//! Restoring a JSON response with it: walk with [`Rules::MessagesApi`], leave frozen sites
+//! (thinking, signatures) alone, and in the raw bytes of every other site's [`Site::span`]
+//! write each original JSON-escaped `site.nesting + 1` times (once for the body, once more
+//! per level of JSON inside a string).
+//!
 //! ```
 //! use aws_masker::json::{Document, Role, WalkOptions};
 //!
