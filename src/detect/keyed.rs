@@ -1,0 +1,328 @@
+//! Context kinds: values recognised by the key or label in front of them, either the JSON key
+//! the JSON walker passes in, or a textual `"Key": value`, `key=value`, `--flag value` or
+//! `account 1234...` before the value.
+
+use super::bytes::{
+    all, any, at, before, is_alnum, is_base64, normalize_key, run, run_back, slice,
+};
+use super::ids::uuid_end;
+use super::kinds::*;
+use super::KindId;
+
+/// What a key says its value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rule {
+    Account,
+    Bucket,
+    SecretKey,
+    SessionToken,
+    KmsKey,
+    KmsAlias,
+    HostedZone,
+    Distribution,
+    ApiGw,
+    OrgRoot,
+    OrgPolicy,
+    Org,
+    Beanstalk,
+    HsmCluster,
+}
+
+/// Classifies a key by its normalized form (lowercase, no `_` or `-`).
+pub(crate) fn rule_for_key(key: &[u8]) -> Option<Rule> {
+    let mut buf = [0u8; 48];
+    let n = normalize_key(key, &mut buf);
+    let k = buf.get(..n)?;
+    if k.is_empty() {
+        return None;
+    }
+    let ends = |s: &[u8]| k.ends_with(s);
+    if is_account_key(k) {
+        return Some(Rule::Account);
+    }
+    let rule = if ends(b"bucket") || ends(b"bucketname") || ends(b"buckets") {
+        Rule::Bucket
+    } else if ends(b"secretaccesskey") || k == b"secretkey" || k == b"awssecretkey" {
+        Rule::SecretKey
+    } else if ends(b"sessiontoken") || ends(b"securitytoken") {
+        Rule::SessionToken
+    } else if ends(b"hostedzoneid") {
+        Rule::HostedZone
+    } else if ends(b"distributionid") {
+        Rule::Distribution
+    } else if matches!(
+        k,
+        b"restapiid" | b"apiid" | b"httpapiid" | b"websocketapiid"
+    ) {
+        Rule::ApiGw
+    } else if matches!(
+        k,
+        b"rootid" | b"parentid" | b"targetid" | b"sourceparentid" | b"destinationparentid"
+    ) {
+        Rule::OrgRoot
+    } else if k == b"policyid" {
+        Rule::OrgPolicy
+    } else if matches!(k, b"organizationid" | b"orgid") {
+        Rule::Org
+    } else if ends(b"environmentid") {
+        Rule::Beanstalk
+    } else if ends(b"clusterid") || ends(b"clusterids") {
+        Rule::HsmCluster
+    } else if ends(b"aliasname") {
+        Rule::KmsAlias
+    } else if ends(b"keyid") || ends(b"keyids") || ends(b"kmskey") {
+        Rule::KmsKey
+    } else {
+        return None;
+    };
+    Some(rule)
+}
+
+fn is_account_key(k: &[u8]) -> bool {
+    const SUFFIXES: &[&[u8]] = &[
+        b"accountid",
+        b"accountids",
+        b"account",
+        b"accounts",
+        b"accountnumber",
+        b"accountno",
+        b"ownerid",
+        b"ownerids",
+        b"bucketowner",
+        b"registryid",
+        b"registryids",
+        b"accountidentifier",
+    ];
+    const EXACT: &[&[u8]] = &[
+        b"userid",
+        b"requesterid",
+        b"aws",
+        b"awsaccount",
+        b"owner",
+        b"ownerids",
+    ];
+    SUFFIXES.iter().any(|s| k.ends_with(s)) || EXACT.contains(&k)
+}
+
+/// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
+/// not an IPv4 address.
+pub(crate) fn is_bucket_name(s: &[u8]) -> bool {
+    (3..=63).contains(&s.len())
+        && all(s, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
+        })
+        && s.first().is_some_and(|c| is_alnum(*c))
+        && s.last().is_some_and(|c| is_alnum(*c))
+        && !s.windows(2).any(|w| w == b"..")
+        && !all(s, |c| c.is_ascii_digit() || c == b'.')
+}
+
+/// The value of kind `rule` starting at `v`: its end and kind.
+pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)> {
+    let n = run(b, v, is_alnum);
+    let word = slice(b, v, v + n);
+    let after = |end: usize| at(b, end);
+    let hit = |end: usize, kind: KindId| (!is_alnum(after(end))).then_some((end, kind));
+    match rule {
+        Rule::Account => account_at(b, v).map(|end| (end, ACCOUNT)),
+        Rule::Bucket => {
+            let m = run(b, v, |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
+            });
+            let end = v + m;
+            let next = after(end);
+            let ok = is_bucket_name(slice(b, v, end))
+                && !is_alnum(next)
+                && !matches!(next, b'_' | b':' | b'/' | b'@');
+            ok.then_some((end, BUCKET))
+        }
+        Rule::SecretKey => {
+            let m = run(b, v, is_base64);
+            (m == 40 && !is_base64(after(v + m)) && after(v + m) != b'=')
+                .then_some((v + m, SECRET_KEY))
+        }
+        Rule::SessionToken => {
+            let m = run(b, v, |c| is_base64(c) || c == b'=' || c == b'%');
+            (m >= 20).then_some((v + m, SESSION_TOKEN))
+        }
+        Rule::KmsKey => uuid_end(b, v).and_then(|end| hit(end, KMS_KEY)),
+        Rule::KmsAlias => alias_at(b, v).map(|end| (end, KMS_ALIAS)),
+        Rule::HostedZone => {
+            let ok = at(b, v) == b'Z'
+                && (2..=32).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, HOSTED_ZONE))
+        }
+        Rule::Distribution => {
+            let ok = at(b, v) == b'E'
+                && (13..=15).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, CF_DISTRIBUTION))
+        }
+        Rule::ApiGw => {
+            let ok = (8..=10).contains(&n)
+                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            ok.then_some((v + n, APIGW))
+                .filter(|(end, _)| after(*end) != b'-')
+        }
+        Rule::OrgRoot => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"r-"
+                && (4..=32).contains(&m)
+                && all(slice(b, v + 2, v + 2 + m), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 2 + m, ORG_ROOT))
+                .filter(|(end, _)| after(*end) != b'-')
+        }
+        Rule::OrgPolicy => {
+            let m = run(b, v + 2, |c| is_alnum(c) || c == b'_');
+            (slice(b, v, v + 2) == b"p-" && (8..=128).contains(&m))
+                .then_some((v + 2 + m, ORG_POLICY))
+        }
+        Rule::Org => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"o-"
+                && (10..=32).contains(&m)
+                && all(slice(b, v + 2, v + 2 + m), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 2 + m, ORG))
+        }
+        Rule::Beanstalk => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"e-"
+                && m == 10
+                && all(slice(b, v + 2, v + 12), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 12, BEANSTALK_ENV))
+        }
+        Rule::HsmCluster => {
+            let m = run(b, v + 8, is_alnum);
+            let ok = slice(b, v, v + 8) == b"cluster-"
+                && (11..=16).contains(&m)
+                && all(slice(b, v + 8, v + 8 + m), |c| {
+                    c.is_ascii_alphabetic() || (b'2'..=b'7').contains(&c)
+                });
+            ok.then_some((v + 8 + m, HSM_CLUSTER))
+        }
+    }
+}
+
+/// `alias/<name>` at `v`, not an AWS-managed `alias/aws/...`: its end.
+pub(crate) fn alias_at(b: &[u8], v: usize) -> Option<usize> {
+    if slice(b, v, v + 6) != b"alias/" || slice(b, v + 6, v + 10) == b"aws/" {
+        return None;
+    }
+    let m = run(b, v + 6, |c| {
+        is_alnum(c) || matches!(c, b':' | b'/' | b'_' | b'-')
+    });
+    (m > 0).then_some(v + 6 + m)
+}
+
+/// A 12-digit account (or `1234-5678-9012`) at `v` with digit boundaries: its end.
+pub(crate) fn account_at(b: &[u8], v: usize) -> Option<usize> {
+    if before(b, v).is_ascii_digit() {
+        return None;
+    }
+    let n = run(b, v, |c| c.is_ascii_digit());
+    let end = if n == 12 {
+        v + 12
+    } else if n == 4 && hyphen_form(b, v) {
+        v + 14
+    } else {
+        return None;
+    };
+    (!is_alnum(at(b, end))).then_some(end)
+}
+
+fn hyphen_form(b: &[u8], v: usize) -> bool {
+    let digits = |p: usize| run(b, p, |c| c.is_ascii_digit()) == 4;
+    digits(v) && at(b, v + 4) == b'-' && digits(v + 5) && at(b, v + 9) == b'-' && digits(v + 10)
+}
+
+/// The key or label right before a value starting at `v`: `"Key": `, `key=`, `--flag `,
+/// `account ID: `. Returns the normalized-to-be key bytes' span. `max_sep` bounds the
+/// separator run.
+fn key_before(b: &[u8], v: usize) -> Option<(usize, usize)> {
+    let sep = |c: u8| {
+        matches!(
+            c,
+            b' ' | b'\t' | b':' | b'=' | b'"' | b'\'' | b'#' | b'(' | b'[' | b',' | b'>' | b'{'
+        )
+    };
+    let key_end = run_back(b, v, 8, sep);
+    if key_end == v && v != 0 {
+        return None;
+    }
+    let key_start = run_back(b, key_end, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    (key_start < key_end).then_some((key_start, key_end))
+}
+
+/// True when the number at `v` sits in an account context: a key or label naming an account
+/// right before it, possibly after other accounts of the same list.
+pub(crate) fn account_context(b: &[u8], v: usize) -> bool {
+    let mut v = v;
+    for _ in 0..8 {
+        let Some((ks, ke)) = key_before(b, v) else {
+            return false;
+        };
+        let key = slice(b, ks, ke);
+        if rule_for_key(key) == Some(Rule::Account) {
+            return true;
+        }
+        // `Account ID: ...`, `account number ...`: the label before `ID`.
+        let mut buf = [0u8; 48];
+        let n = normalize_key(key, &mut buf);
+        if matches!(buf.get(..n), Some(b"id" | b"ids" | b"number" | b"no")) {
+            if let Some((ps, pe)) = key_before(b, ks) {
+                let mut joined = slice(b, ps, pe).to_vec();
+                joined.extend_from_slice(key);
+                if rule_for_key(&joined) == Some(Rule::Account) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        // A list of accounts: the previous item is itself an account.
+        let digits = all(key, |c| c.is_ascii_digit() || c == b'-');
+        if digits && account_at(b, ks).is_some() {
+            v = ks;
+            continue;
+        }
+        return false;
+    }
+    false
+}
+
+/// The value of a textual `key: value` / `key=value` whose separator is at `s`: start, end
+/// and kind. Accounts are found from their digits instead (see `account_context`).
+pub(crate) fn keyed_after_separator(b: &[u8], s: usize) -> Option<(usize, usize, KindId, Rule)> {
+    let mut v = s + 1;
+    v += run(b, v, |c| c == b' ' || c == b'\t').min(4);
+    if matches!(at(b, v), b'"' | b'\'') {
+        v += 1;
+    }
+    if !is_alnum(at(b, v)) {
+        return None;
+    }
+    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    if ks == ke || is_alnum(before(b, ks)) {
+        return None;
+    }
+    let rule = rule_for_key(slice(b, ks, ke))?;
+    if rule == Rule::Account {
+        return None;
+    }
+    let (end, kind) = value_at(b, v, rule)?;
+    Some((v, end, kind, rule))
+}
+
+/// True when a number value of `len` digits is an account that lost leading zeros.
+pub(crate) fn integer_account(s: &[u8]) -> bool {
+    (9..=12).contains(&s.len())
+        && all(s, |c| c.is_ascii_digit())
+        && !any(s, |c| !c.is_ascii_digit())
+}
