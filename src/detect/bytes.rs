@@ -77,31 +77,35 @@ pub(crate) fn any(s: &[u8], pred: impl Fn(u8) -> bool) -> bool {
 /// `us-iso-`, `us-isob-`, `eu-isoe-`, `us-isof-`, `eusc-de-` (botocore partitions.json).
 pub(crate) fn is_region(s: &[u8]) -> bool {
     let mut parts = s.split(|c| *c == b'-');
-    let Some(first) = parts.next() else {
+    let (Some(first), Some(second)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let rest: Vec<&[u8]> = parts.collect();
-    let tail_ok = |r: &[&[u8]]| {
-        r.len() == 2
-            && all(r.first().copied().unwrap_or(&[]), |c| {
-                c.is_ascii_alphabetic()
-            })
-            && all(r.get(1).copied().unwrap_or(&[]), |c| c.is_ascii_digit())
-    };
-    let first = first.to_ascii_lowercase();
-    match first.as_slice() {
-        b"us" | b"eu" | b"eusc" => {
-            let inner = rest.first().map(|p| p.to_ascii_lowercase());
-            match inner.as_deref() {
-                Some(b"gov" | b"iso" | b"isob" | b"isoe" | b"isof" | b"de") => {
-                    tail_ok(rest.get(1..).unwrap_or(&[]))
-                }
-                _ => first != b"eusc" && tail_ok(&rest),
+    let ic = |a: &[u8], lit: &[u8]| a.eq_ignore_ascii_case(lit);
+    let (word, number) = match parts.next() {
+        Some(third) if ["us", "eu", "eusc"].iter().any(|p| ic(first, p.as_bytes())) => {
+            let inner = ["gov", "iso", "isob", "isoe", "isof", "de"]
+                .iter()
+                .any(|p| ic(second, p.as_bytes()));
+            match parts.next() {
+                Some(fourth) if inner => (third, fourth),
+                None if !ic(first, b"eusc") => (second, third),
+                _ => return false,
             }
         }
-        b"ap" | b"sa" | b"ca" | b"me" | b"af" | b"il" | b"mx" | b"cn" => tail_ok(&rest),
-        _ => false,
-    }
+        Some(third) => {
+            let known = ["ap", "sa", "ca", "me", "af", "il", "mx", "cn"]
+                .iter()
+                .any(|p| ic(first, p.as_bytes()));
+            if !known {
+                return false;
+            }
+            (second, third)
+        }
+        None => return false,
+    };
+    parts.next().is_none()
+        && all(word, |c| c.is_ascii_alphabetic())
+        && all(number, |c| c.is_ascii_digit())
 }
 
 /// Lowercase ASCII copy of `s` with `_` and `-` removed, for comparing JSON keys and labels.

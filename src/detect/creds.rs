@@ -26,7 +26,13 @@ fn upper_alnum(c: u8) -> bool {
 /// The credential starting at `i` (an `A`, `I` or `F` not preceded by an alphanumeric).
 pub(crate) fn credential_at(b: &[u8], i: usize) -> Option<(usize, KindId)> {
     let head = slice(b, i, i + 4);
-    if head.len() < 4 {
+    // Second letters of every prefix below: most capitals in prose stop here.
+    if head.len() < 4
+        || !matches!(
+            head.get(1),
+            Some(b'K' | b'S' | b'3' | b'B' | b'C' | b'G' | b'I' | b'N' | b'P' | b'R' | b'Q' | b'w')
+        )
+    {
         return None;
     }
     if let Some(prefix) = TOKEN_PREFIXES

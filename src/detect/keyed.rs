@@ -2,9 +2,7 @@
 //! the JSON walker passes in, or a textual `"Key": value`, `key=value`, `--flag value` or
 //! `account 1234...` before the value.
 
-use super::bytes::{
-    all, any, at, before, is_alnum, is_base64, normalize_key, run, run_back, slice,
-};
+use super::bytes::{all, at, before, is_alnum, is_base64, normalize_key, run, run_back, slice};
 use super::ids::uuid_end;
 use super::kinds::*;
 use super::KindId;
@@ -268,26 +266,12 @@ pub(crate) fn account_context(b: &[u8], v: usize) -> bool {
         let Some((ks, ke)) = key_before(b, v) else {
             return false;
         };
-        let key = slice(b, ks, ke);
-        if rule_for_key(key) == Some(Rule::Account) {
+        if account_label(b, ks, ke) {
             return true;
         }
-        // `Account ID: ...`, `account number ...`: the label before `ID`.
-        let mut buf = [0u8; 48];
-        let n = normalize_key(key, &mut buf);
-        if matches!(buf.get(..n), Some(b"id" | b"ids" | b"number" | b"no")) {
-            if let Some((ps, pe)) = key_before(b, ks) {
-                let mut joined = slice(b, ps, pe).to_vec();
-                joined.extend_from_slice(key);
-                if rule_for_key(&joined) == Some(Rule::Account) {
-                    return true;
-                }
-            }
-            return false;
-        }
         // A list of accounts: the previous item is itself an account.
-        let digits = all(key, |c| c.is_ascii_digit() || c == b'-');
-        if digits && account_at(b, ks).is_some() {
+        let key = slice(b, ks, ke);
+        if all(key, |c| c.is_ascii_digit() || c == b'-') && account_at(b, ks).is_some() {
             v = ks;
             continue;
         }
@@ -296,33 +280,152 @@ pub(crate) fn account_context(b: &[u8], v: usize) -> bool {
     false
 }
 
-/// The value of a textual `key: value` / `key=value` whose separator is at `s`: start, end
-/// and kind. Accounts are found from their digits instead (see `account_context`).
-pub(crate) fn keyed_after_separator(b: &[u8], s: usize) -> Option<(usize, usize, KindId, Rule)> {
+/// True when the label ending at `ke` names an account: `AccountId`, `aws:SourceAccount`,
+/// or `Account ID` / `account number` (the word before `ID`).
+fn account_label(b: &[u8], ks: usize, ke: usize) -> bool {
+    let key = slice(b, ks, ke);
+    if rule_for_key(key) == Some(Rule::Account) {
+        return true;
+    }
+    let mut buf = [0u8; 48];
+    let n = normalize_key(key, &mut buf);
+    if !matches!(buf.get(..n), Some(b"id" | b"ids" | b"number" | b"no")) {
+        return false;
+    }
+    key_before(b, ks).is_some_and(|(ps, pe)| {
+        let mut joined = slice(b, ps, pe).to_vec();
+        joined.extend_from_slice(key);
+        rule_for_key(&joined) == Some(Rule::Account)
+    })
+}
+
+/// Cheap test on the last two bytes of a key: every key [`rule_for_key`] accepts ends in
+/// one of these (ASCII case ignored), so most JSON keys are rejected without normalizing.
+fn may_be_rule_key(key: &[u8]) -> bool {
+    let n = key.len();
+    let (Some(a), Some(z)) = (key.get(n.wrapping_sub(2)), key.get(n.wrapping_sub(1))) else {
+        return false;
+    };
+    matches!(
+        [a.to_ascii_lowercase(), z.to_ascii_lowercase()],
+        [b'i', b'd']
+            | [b'd', b's']
+            | [b'n', b't']
+            | [b't', b's']
+            | [b'e', b'r']
+            | [b'n', b'o']
+            | [b'w', b's']
+            | [b'e', b't']
+            | [b'm', b'e']
+            | [b'e', b'y']
+            | [b'e', b'n']
+    )
+}
+
+/// Accounts after an account key: one value, a list (`["111122223333", "444455556666"]`,
+/// `1111... 2222...`), or a JSON number that lost its leading zeros.
+fn accounts_from(
+    b: &[u8],
+    v: usize,
+    quoted: bool,
+    found: &mut Vec<(usize, usize, KindId)>,
+) -> usize {
+    if !quoted {
+        let n = run(b, v, |c| c.is_ascii_digit());
+        if (9..12).contains(&n) && !is_alnum(at(b, v + n)) && at(b, v + n) != b'-' {
+            found.push((v, v + n, ACCOUNT));
+            return v + n;
+        }
+    }
+    let mut p = v;
+    let mut end = v;
+    while let Some(e) = account_at(b, p) {
+        found.push((p, e, ACCOUNT));
+        end = e;
+        let gap = run(b, e, |c| {
+            matches!(c, b'"' | b'\'' | b',' | b' ' | b'\t' | b'\n')
+        });
+        if gap == 0 || gap > 6 || !at(b, e + gap).is_ascii_digit() {
+            break;
+        }
+        p = e + gap;
+    }
+    end
+}
+
+/// The values of a textual `key: value` / `key=value` / `--flag value` whose separator is at
+/// `s`: pushes (start, end, kind) to `found` and returns the end of the last one.
+pub(crate) fn keyed_after_separator(
+    b: &[u8],
+    s: usize,
+    found: &mut Vec<(usize, usize, KindId)>,
+) -> Option<usize> {
     let mut v = s + 1;
     v += run(b, v, |c| c == b' ' || c == b'\t').min(4);
-    if matches!(at(b, v), b'"' | b'\'') {
+    if at(b, v) == b'[' {
+        v += 1;
+        v += run(b, v, |c| c == b' ' || c == b'\n').min(8);
+    }
+    let quoted = matches!(at(b, v), b'"' | b'\'');
+    if quoted {
         v += 1;
     }
     if !is_alnum(at(b, v)) {
         return None;
     }
     let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    if !may_be_rule_key(slice(b, ke.saturating_sub(2), ke)) {
+        return None;
+    }
     let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
     if ks == ke || is_alnum(before(b, ks)) {
         return None;
+    }
+    if at(b, v).is_ascii_digit() && account_label(b, ks, ke) {
+        let end = accounts_from(b, v, quoted, found);
+        return (end > v).then_some(end);
     }
     let rule = rule_for_key(slice(b, ks, ke))?;
     if rule == Rule::Account {
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
-    Some((v, end, kind, rule))
+    found.push((v, end, kind));
+    Some(end)
 }
 
-/// True when a number value of `len` digits is an account that lost leading zeros.
+/// Accounts after a prose label: `account 123456789012`, `accounts 1111... and 2222...`,
+/// `AWS account ID 1234-5678-9012`. `p` is where `ccount` was found.
+pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, usize, KindId)>) {
+    let start = p.saturating_sub(1);
+    if !at(b, start).eq_ignore_ascii_case(&b'a') || is_alnum(before(b, start)) {
+        return;
+    }
+    let mut q = p + 6;
+    let limit = q + 24;
+    while q < limit {
+        let c = at(b, q);
+        if c.is_ascii_digit() {
+            if before(b, q).is_ascii_alphanumeric() {
+                return;
+            }
+            if let Some(e) = account_at(b, q) {
+                if account_context(b, q) {
+                    found.push((q, e, ACCOUNT));
+                    q = e;
+                    continue;
+                }
+            }
+            return;
+        }
+        if c == 0 || c == b'\n' || c == b'.' {
+            return;
+        }
+        q += 1;
+    }
+}
+
+/// True when a number value is an account that lost leading zeros.
 pub(crate) fn integer_account(s: &[u8]) -> bool {
-    (9..=12).contains(&s.len())
-        && all(s, |c| c.is_ascii_digit())
-        && !any(s, |c| !c.is_ascii_digit())
+    (9..=12).contains(&s.len()) && all(s, |c| c.is_ascii_digit())
 }

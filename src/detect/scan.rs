@@ -1,7 +1,8 @@
 //! The single left-to-right pass: a 256-entry class table finds the few bytes that can
-//! anchor an identifier (`-`, `:`, `.`, `=`, `/`, `_`, digits and `A`/`I`/`F` at a word
-//! start); each anchor runs a hand-written matcher, and a match resumes the pass after its
-//! end, so no rule runs inside an identifier already found.
+//! anchor an identifier (`-`, `:`, `.`, `=`, `/`, `_`, and `A`/`I`/`F` at a word start);
+//! each anchor runs a hand-written matcher, and a match resumes the pass after its end, so
+//! no rule runs inside an identifier already found. Digits are not anchors (they are too
+//! common): addresses anchor on their dots, accounts on the key or label before them.
 
 use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
 use super::keyed::{self, Rule};
@@ -9,7 +10,6 @@ use super::kinds::*;
 use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
 
 const NONE: u8 = 0;
-const DIGIT: u8 = 1;
 const HYPHEN: u8 = 2;
 const COLON: u8 = 3;
 const DOT: u8 = 4;
@@ -20,11 +20,6 @@ const UPPER: u8 = 8;
 
 const CLASS: [u8; 256] = {
     let mut t = [NONE; 256];
-    let mut d = b'0';
-    while d <= b'9' {
-        t[d as usize] = DIGIT;
-        d += 1;
-    }
     t[b'-' as usize] = HYPHEN;
     t[b':' as usize] = COLON;
     t[b'.' as usize] = DOT;
@@ -40,6 +35,49 @@ const CLASS: [u8; 256] = {
 #[inline]
 fn class(c: u8) -> u8 {
     CLASS[usize::from(c)]
+}
+
+/// 1 for anchor bytes, 0 otherwise.
+const IS_ANCHOR: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (CLASS[c] != NONE) as u8;
+        c += 1;
+    }
+    t
+};
+
+/// Position of the first anchor byte at or after `from` (or `b.len()`). Eight table lookups
+/// per step folded into a bit mask keep the loop to one branch without SIMD, which wasm32
+/// lacks.
+#[inline(never)]
+fn next_anchor(b: &[u8], from: usize) -> usize {
+    let rest = b.get(from..).unwrap_or(&[]);
+    let mut chunks = rest.chunks_exact(8);
+    let mut off = from;
+    let bit = |c: u8, k: u32| u32::from(IS_ANCHOR[usize::from(c)]) << k;
+    for chunk in &mut chunks {
+        if let Ok([c0, c1, c2, c3, c4, c5, c6, c7]) = <[u8; 8]>::try_from(chunk) {
+            let mask = bit(c0, 0)
+                | bit(c1, 1)
+                | bit(c2, 2)
+                | bit(c3, 3)
+                | bit(c4, 4)
+                | bit(c5, 5)
+                | bit(c6, 6)
+                | bit(c7, 7);
+            if mask != 0 {
+                return off + mask.trailing_zeros() as usize;
+            }
+        }
+        off += 8;
+    }
+    let tail = chunks.remainder();
+    off + tail
+        .iter()
+        .position(|c| class(*c) != NONE)
+        .unwrap_or(tail.len())
 }
 
 /// Candidates of one text, before overlaps are resolved.
@@ -65,25 +103,31 @@ impl Detector {
         }
         let version_key = key.is_some_and(|k| k.to_ascii_lowercase().contains("version"));
         let mut i = 0;
-        while let Some(off) = slice(b, i, b.len()).iter().position(|c| class(*c) != NONE) {
-            let p = i + off;
+        loop {
+            let p = next_anchor(b, i);
+            if p >= b.len() {
+                break;
+            }
             let c = at(b, p);
             i = match class(c) {
-                DIGIT | UPPER if is_alnum(before(b, p)) => p + run(b, p, is_alnum),
-                DIGIT => self.at_digit(b, p, version_key, sink),
+                UPPER if is_alnum(before(b, p)) => p + run(b, p, is_alnum),
                 UPPER => match creds::credential_at(b, p) {
                     Some((end, kind)) => self.take(sink, p, end, kind),
                     None => p + run(b, p, is_alnum),
                 },
                 HYPHEN => self.at_hyphen(b, p, sink),
                 COLON => self.at_colon(b, p, sink),
-                DOT => self.at_dot(b, p, sink),
+                DOT => self.at_dot(b, p, version_key, sink),
                 EQUALS => self.at_separator(b, p, sink),
                 SLASH => self.at_slash(b, p, sink),
                 _ => self.at_underscore(b, p, sink),
             }
             .max(p + 1);
         }
+        if self.bare_account_ids {
+            self.bare_accounts(b, sink);
+        }
+        self.accounts_in_prose(b, sink);
         if self.secrets_near_keys {
             let keys: Vec<(usize, usize)> = sink
                 .out
@@ -126,47 +170,64 @@ impl Detector {
         }
     }
 
-    fn at_digit(&self, b: &[u8], d: usize, version_key: bool, sink: &mut Sink<'_>) -> usize {
-        let n = run(b, d, |c| c.is_ascii_digit());
-        if n <= 3 && at(b, d + n) == b'.' {
-            if let Some((end, kind)) = ip::ipv4_at(b, d, version_key) {
-                return self.take(sink, d, end, kind);
+    /// Accounts after the word `account` in prose, found with one `memmem` pass.
+    fn accounts_in_prose(&self, b: &[u8], sink: &mut Sink<'_>) {
+        let mut found = Vec::new();
+        for needle in [&b"ccount"[..], b"CCOUNT"] {
+            for p in memchr::memmem::find_iter(b, needle) {
+                keyed::accounts_after_word(b, p, &mut found);
             }
         }
-        if let Some(end) = keyed::account_at(b, d) {
-            if keyed::account_context(b, d) {
-                sink.learned.push((d, end, ACCOUNT));
-                return self.take(sink, d, end, ACCOUNT);
+        self.take_all(sink, found);
+    }
+
+    /// 12-digit numbers outside any context (opt-in).
+    fn bare_accounts(&self, b: &[u8], sink: &mut Sink<'_>) {
+        let mut p = 0;
+        while let Some(off) = b
+            .get(p..)
+            .and_then(|r| r.iter().position(u8::is_ascii_digit))
+        {
+            let d = p + off;
+            let n = run(b, d, |c| c.is_ascii_digit());
+            if n == 12 && !is_alnum(before(b, d)) && !is_alnum(at(b, d + n)) {
+                sink.push(d, d + n, ACCOUNT);
             }
-            if self.bare_account_ids && end == d + 12 {
-                return self.take(sink, d, end, ACCOUNT);
-            }
-            return end;
+            p = d + n;
         }
-        // An account written as a JSON number that lost its leading zeros.
-        if (9..12).contains(&n) && !is_alnum(at(b, d + n)) {
-            let sep = run_back(b, d, 4, |c| c == b' ');
-            if before(b, sep) == b':' && keyed::account_context(b, d) {
-                sink.learned.push((d, d + n, ACCOUNT));
-                return self.take(sink, d, d + n, ACCOUNT);
-            }
+    }
+
+    /// Pushes context finds and learns them.
+    fn take_all(&self, sink: &mut Sink<'_>, found: Vec<(usize, usize, KindId)>) -> usize {
+        let mut end = 0;
+        for (s, e, kind) in found {
+            sink.push(s, e, kind);
+            sink.learned.push((s, e, kind));
+            end = e;
         }
-        d + run(b, d, is_alnum)
+        end
     }
 
     fn at_hyphen(&self, b: &[u8], h: usize, sink: &mut Sink<'_>) -> usize {
-        if let Some((start, end, kind)) = ids::at_hyphen(b, h) {
-            return self.take(sink, start, end, kind);
-        }
-        // `--bucket name` on a command line.
-        if at(b, h + 1) == b'-' && eq_ic(b, h + 2, b"bucket") && !is_alnum(before(b, h)) {
-            let mut v = h + 8;
-            let gap = run(b, v, |c| c == b' ' || c == b'=');
-            if gap > 0 {
-                v += gap;
-                if let Some((end, kind)) = keyed::value_at(b, v, Rule::Bucket) {
-                    sink.learned.push((v, end, kind));
-                    return self.take(sink, v, end, kind);
+        let prev = before(b, h);
+        if prev.is_ascii_alphabetic() {
+            if let Some((start, end, kind)) = ids::at_hyphen(b, h) {
+                return self.take(sink, start, end, kind);
+            }
+        } else if prev.is_ascii_digit() {
+            // `1234-5678-9012` after an account label.
+            let d = h.saturating_sub(4);
+            if keyed::account_at(b, d) == Some(d + 14) && keyed::account_context(b, d) {
+                return self.take_all(sink, vec![(d, d + 14, ACCOUNT)]);
+            }
+        } else if at(b, h + 1) == b'-' && !is_alnum(prev) {
+            // `--bucket name`, `--owner-ids 111122223333`: the flag is the key.
+            let flag_end = h + 2 + run(b, h + 2, |c| is_alnum(c) || c == b'-');
+            if at(b, flag_end) == b' ' || at(b, flag_end) == b'=' {
+                let mut found = Vec::new();
+                if let Some(end) = keyed::keyed_after_separator(b, flag_end, &mut found) {
+                    self.take_all(sink, found);
+                    return end;
                 }
             }
         }
@@ -230,16 +291,27 @@ impl Detector {
     }
 
     fn at_separator(&self, b: &[u8], s: usize, sink: &mut Sink<'_>) -> usize {
-        match keyed::keyed_after_separator(b, s) {
-            Some((v, end, kind, _)) => {
-                sink.learned.push((v, end, kind));
-                self.take(sink, v, end, kind)
+        let mut found = Vec::new();
+        match keyed::keyed_after_separator(b, s, &mut found) {
+            Some(end) => {
+                self.take_all(sink, found);
+                end
             }
             None => s + 1,
         }
     }
 
-    fn at_dot(&self, b: &[u8], dot: usize, sink: &mut Sink<'_>) -> usize {
+    fn at_dot(&self, b: &[u8], dot: usize, version_key: bool, sink: &mut Sink<'_>) -> usize {
+        if !is_alnum(at(b, dot + 1)) {
+            return dot + 1;
+        }
+        if before(b, dot).is_ascii_digit() && at(b, dot + 1).is_ascii_digit() {
+            let d = run_back(b, dot, 4, |c| c.is_ascii_digit());
+            if let Some((end, kind)) = ip::ipv4_at(b, d, version_key) {
+                return self.take(sink, d, end, kind);
+            }
+            return dot + 1;
+        }
         let Some(host) = hosts::host_at_dot(b, dot) else {
             return dot + 1;
         };
