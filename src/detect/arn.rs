@@ -17,12 +17,24 @@ pub(crate) struct Arn {
     pub learned: [Option<(usize, usize, KindId)>; 2],
 }
 
-/// Where a resource ends: a quote, whitespace, a JSON escape, an angle bracket or the end.
+/// Where a resource ends: a quote, whitespace, a JSON escape, a bracket, a query-string `&`
+/// or the end.
 fn ends_resource(c: u8) -> bool {
     c <= b' '
         || matches!(
             c,
-            b'"' | b'\'' | b'`' | b'\\' | b'<' | b'>' | b'{' | b'}' | b'[' | b']' | b'|' | 0x7f
+            b'"' | b'\''
+                | b'`'
+                | b'\\'
+                | b'<'
+                | b'>'
+                | b'{'
+                | b'}'
+                | b'['
+                | b']'
+                | b'|'
+                | b'&'
+                | 0x7f
         )
 }
 

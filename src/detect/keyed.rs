@@ -2,7 +2,9 @@
 //! the JSON walker passes in, or a textual `"Key": value`, `key=value`, `--flag value` or
 //! `account 1234...` before the value.
 
-use super::bytes::{all, at, before, is_alnum, is_base64, normalize_key, run, run_back, slice};
+use super::bytes::{
+    all, at, before, eq_ic, is_alnum, is_base64, normalize_key, run, run_back, slice,
+};
 use super::ids::uuid_end;
 use super::kinds::*;
 use super::KindId;
@@ -402,7 +404,8 @@ pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, us
         return;
     }
     let mut q = p + 6;
-    let limit = q + 24;
+    let mut limit = q + 24;
+    let mut listing = false;
     while q < limit {
         let c = at(b, q);
         if c.is_ascii_digit() {
@@ -410,9 +413,21 @@ pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, us
                 return;
             }
             if let Some(e) = account_at(b, q) {
-                if account_context(b, q) {
+                if listing || account_context(b, q) {
                     found.push((q, e, ACCOUNT));
-                    q = e;
+                    // `1111..., 2222... and 3333...` continue the list.
+                    let gap = run(b, e, |c| matches!(c, b' ' | b',' | b';' | b'\'' | b'"'));
+                    let word = if eq_ic(b, e + gap, b"and ") {
+                        4
+                    } else if eq_ic(b, e + gap, b"or ") {
+                        3
+                    } else {
+                        0
+                    };
+                    q = e + gap + word;
+                    q += run(b, q, |c| c == b' ');
+                    listing = at(b, q).is_ascii_digit();
+                    limit = q + 1;
                     continue;
                 }
             }

@@ -28,7 +28,7 @@
 //! ```
 
 mod arn;
-mod bytes;
+pub(crate) mod bytes;
 mod creds;
 mod hosts;
 mod ids;
@@ -252,9 +252,24 @@ impl Detector {
         self.collect(text, key, &mut sink);
         self.collect_encoded(text, key, 1, &mut sink);
         let Sink { out, learned } = sink;
+        // A value inside an allowlisted identifier was shown on purpose: do not learn it.
+        let allowed: Vec<(usize, usize)> = if self.allowlist.is_empty() {
+            Vec::new()
+        } else {
+            out.get(base..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|f| {
+                    text.get(f.start..f.end)
+                        .is_some_and(|v| self.allowlist.contains(v))
+                })
+                .map(|f| (f.start, f.end))
+                .collect()
+        };
         for (s, e, kind) in learned {
             if let Some(value) = text.get(s..e) {
-                if !self.allowlist.contains(value) {
+                let inside_allowed = allowed.iter().any(|(a, z)| *a <= s && e <= *z);
+                if !self.allowlist.contains(value) && !inside_allowed {
                     known.learn(value, kind);
                 }
             }
