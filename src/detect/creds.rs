@@ -23,16 +23,20 @@ fn upper_alnum(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit()
 }
 
+/// True when `c` can be the second byte of a credential prefix below: most capitals in
+/// prose stop here.
+#[inline]
+pub(crate) fn may_start(c: u8) -> bool {
+    matches!(
+        c,
+        b'K' | b'S' | b'3' | b'B' | b'C' | b'G' | b'I' | b'N' | b'P' | b'R' | b'Q' | b'w'
+    )
+}
+
 /// The credential starting at `i` (an `A`, `I` or `F` not preceded by an alphanumeric).
 pub(crate) fn credential_at(b: &[u8], i: usize) -> Option<(usize, KindId)> {
     let head = slice(b, i, i + 4);
-    // Second letters of every prefix below: most capitals in prose stop here.
-    if head.len() < 4
-        || !matches!(
-            head.get(1),
-            Some(b'K' | b'S' | b'3' | b'B' | b'C' | b'G' | b'I' | b'N' | b'P' | b'R' | b'Q' | b'w')
-        )
-    {
+    if head.len() < 4 || !head.get(1).is_some_and(|c| may_start(*c)) {
         return None;
     }
     if let Some(prefix) = TOKEN_PREFIXES

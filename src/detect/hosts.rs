@@ -72,8 +72,22 @@ pub(crate) fn host_at_dot(b: &[u8], dot: usize) -> Option<Host> {
     if hs >= dot {
         return None;
     }
-    let host = slice(b, hs, dot).to_ascii_lowercase();
-    let labels: Vec<&[u8]> = host.split(|c| *c == b'.').collect();
+    // Lowercase copy and label list on the stack: hosts are compared case-insensitively.
+    let mut host = [0u8; 256];
+    let raw = slice(b, hs, dot);
+    for (slot, c) in host.iter_mut().zip(raw) {
+        *slot = c.to_ascii_lowercase();
+    }
+    let mut labels: [&[u8]; 32] = [&[]; 32];
+    let mut count = 0;
+    for (slot, label) in labels
+        .iter_mut()
+        .zip(host.get(..raw.len())?.split(|c| *c == b'.'))
+    {
+        *slot = label;
+        count += 1;
+    }
+    let labels = labels.get(..count)?;
     let mut found = Host {
         start: hs,
         end: he,
@@ -94,7 +108,7 @@ pub(crate) fn host_at_dot(b: &[u8], dot: usize) -> Option<Host> {
                 AWS_HOST
             });
         }
-        Family::Aws => classify_aws(b, &labels, &mut found),
+        Family::Aws => classify_aws(b, labels, &mut found),
     }
     Some(found)
 }

@@ -28,80 +28,80 @@ pub(crate) enum Rule {
     HsmCluster,
 }
 
-/// Classifies a key by its normalized form (lowercase, no `_` or `-`).
+/// How a normalized key (lowercase, no `_` or `-`) selects a rule: it ends with, or is,
+/// the text.
+#[derive(Clone, Copy)]
+enum Match {
+    Suffix,
+    Exact,
+}
+
+const KEYS: &[(&[u8], Match, Rule)] = {
+    use Match::{Exact, Suffix};
+    use Rule::*;
+    &[
+        (b"accountid", Suffix, Account),
+        (b"accountids", Suffix, Account),
+        (b"account", Suffix, Account),
+        (b"accounts", Suffix, Account),
+        (b"accountnumber", Suffix, Account),
+        (b"accountno", Suffix, Account),
+        (b"accountidentifier", Suffix, Account),
+        (b"ownerid", Suffix, Account),
+        (b"ownerids", Suffix, Account),
+        (b"bucketowner", Suffix, Account),
+        (b"registryid", Suffix, Account),
+        (b"registryids", Suffix, Account),
+        (b"userid", Exact, Account),
+        (b"requesterid", Exact, Account),
+        (b"aws", Exact, Account),
+        (b"owner", Exact, Account),
+        (b"bucket", Suffix, Bucket),
+        (b"bucketname", Suffix, Bucket),
+        (b"buckets", Suffix, Bucket),
+        (b"secretaccesskey", Suffix, SecretKey),
+        (b"secretkey", Exact, SecretKey),
+        (b"awssecretkey", Exact, SecretKey),
+        (b"sessiontoken", Suffix, SessionToken),
+        (b"securitytoken", Suffix, SessionToken),
+        (b"hostedzoneid", Suffix, HostedZone),
+        (b"distributionid", Suffix, Distribution),
+        (b"restapiid", Exact, ApiGw),
+        (b"apiid", Exact, ApiGw),
+        (b"httpapiid", Exact, ApiGw),
+        (b"websocketapiid", Exact, ApiGw),
+        (b"rootid", Exact, OrgRoot),
+        (b"parentid", Exact, OrgRoot),
+        (b"targetid", Exact, OrgRoot),
+        (b"sourceparentid", Exact, OrgRoot),
+        (b"destinationparentid", Exact, OrgRoot),
+        (b"policyid", Exact, OrgPolicy),
+        (b"organizationid", Exact, Org),
+        (b"orgid", Exact, Org),
+        (b"environmentid", Suffix, Beanstalk),
+        (b"clusterid", Suffix, HsmCluster),
+        (b"clusterids", Suffix, HsmCluster),
+        (b"aliasname", Suffix, KmsAlias),
+        (b"keyid", Suffix, KmsKey),
+        (b"keyids", Suffix, KmsKey),
+        (b"kmskey", Suffix, KmsKey),
+    ]
+};
+
+/// Classifies a key by its normalized form (lowercase, no `_` or `-`). Earlier entries of
+/// [`KEYS`] win (`AccountId` is an account, not a KMS `...KeyId`).
 pub(crate) fn rule_for_key(key: &[u8]) -> Option<Rule> {
     let mut buf = [0u8; 48];
     let n = normalize_key(key, &mut buf);
     let k = buf.get(..n)?;
-    if k.is_empty() {
-        return None;
-    }
-    let ends = |s: &[u8]| k.ends_with(s);
-    if is_account_key(k) {
-        return Some(Rule::Account);
-    }
-    let rule = if ends(b"bucket") || ends(b"bucketname") || ends(b"buckets") {
-        Rule::Bucket
-    } else if ends(b"secretaccesskey") || k == b"secretkey" || k == b"awssecretkey" {
-        Rule::SecretKey
-    } else if ends(b"sessiontoken") || ends(b"securitytoken") {
-        Rule::SessionToken
-    } else if ends(b"hostedzoneid") {
-        Rule::HostedZone
-    } else if ends(b"distributionid") {
-        Rule::Distribution
-    } else if matches!(
-        k,
-        b"restapiid" | b"apiid" | b"httpapiid" | b"websocketapiid"
-    ) {
-        Rule::ApiGw
-    } else if matches!(
-        k,
-        b"rootid" | b"parentid" | b"targetid" | b"sourceparentid" | b"destinationparentid"
-    ) {
-        Rule::OrgRoot
-    } else if k == b"policyid" {
-        Rule::OrgPolicy
-    } else if matches!(k, b"organizationid" | b"orgid") {
-        Rule::Org
-    } else if ends(b"environmentid") {
-        Rule::Beanstalk
-    } else if ends(b"clusterid") || ends(b"clusterids") {
-        Rule::HsmCluster
-    } else if ends(b"aliasname") {
-        Rule::KmsAlias
-    } else if ends(b"keyid") || ends(b"keyids") || ends(b"kmskey") {
-        Rule::KmsKey
-    } else {
-        return None;
-    };
-    Some(rule)
-}
-
-fn is_account_key(k: &[u8]) -> bool {
-    const SUFFIXES: &[&[u8]] = &[
-        b"accountid",
-        b"accountids",
-        b"account",
-        b"accounts",
-        b"accountnumber",
-        b"accountno",
-        b"ownerid",
-        b"ownerids",
-        b"bucketowner",
-        b"registryid",
-        b"registryids",
-        b"accountidentifier",
-    ];
-    const EXACT: &[&[u8]] = &[
-        b"userid",
-        b"requesterid",
-        b"aws",
-        b"awsaccount",
-        b"owner",
-        b"ownerids",
-    ];
-    SUFFIXES.iter().any(|s| k.ends_with(s)) || EXACT.contains(&k)
+    let last = k.last()?;
+    KEYS.iter()
+        .filter(|(text, _, _)| text.last() == Some(last))
+        .find(|(text, how, _)| match how {
+            Match::Suffix => k.ends_with(text),
+            Match::Exact => k == *text,
+        })
+        .map(|(_, _, rule)| *rule)
 }
 
 /// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
@@ -353,6 +353,21 @@ fn accounts_from(
         p = e + gap;
     }
     end
+}
+
+/// Cheap necessary condition of [`keyed_after_separator`] at `s`: a value starts right after
+/// and the key before ends like a key some rule accepts.
+#[inline]
+pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
+    let mut v = s + 1;
+    while matches!(at(b, v), b' ' | b'"' | b'\'' | b'[') && v < s + 8 {
+        v += 1;
+    }
+    if !is_alnum(at(b, v)) {
+        return false;
+    }
+    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    may_be_rule_key(slice(b, ke.saturating_sub(2), ke))
 }
 
 /// The values of a textual `key: value` / `key=value` / `--flag value` whose separator is at

@@ -48,27 +48,54 @@ const IS_ANCHOR: [u8; 256] = {
     t
 };
 
-/// Position of the first anchor byte at or after `from` (or `b.len()`). Eight table lookups
-/// per step folded into a bit mask keep the loop to one branch without SIMD, which wasm32
-/// lacks.
+/// Cheap necessary conditions of each matcher, checked before leaving the search loop: most
+/// anchors (sentence dots, hyphens between words, JSON colons after unrelated keys) stop
+/// here. Each must accept everything its matcher could match.
+#[inline]
+fn worth(b: &[u8], p: usize) -> bool {
+    let prev = before(b, p);
+    let next = at(b, p + 1);
+    match class(at(b, p)) {
+        HYPHEN => {
+            prev.is_ascii_alphabetic()
+                || (prev.is_ascii_digit() && at(b, p + 5) == b'-')
+                || next == b'-'
+        }
+        DOT => {
+            (prev.is_ascii_digit() && next.is_ascii_digit())
+                || matches!(next.to_ascii_lowercase(), b'a' | b'c' | b'e' | b'o' | b's')
+        }
+        COLON => {
+            matches!(prev, b'n' | b'N' | b'3' | b':')
+                || prev.is_ascii_hexdigit()
+                || next.is_ascii_hexdigit()
+                || next == b':'
+                || keyed::may_follow_key(b, p)
+        }
+        EQUALS => keyed::may_follow_key(b, p),
+        SLASH => matches!(prev, b's' | b'S' | b'e' | b'E'),
+        UNDERSCORE => prev.is_ascii_digit(),
+        _ => !is_alnum(prev) && creds::may_start(next),
+    }
+}
+
+/// Position of the first anchor byte at or after `from` that is [`worth`] a matcher (or
+/// `b.len()`). Eight table lookups per step folded into a bit mask keep the loop to one
+/// branch without SIMD, which wasm32 lacks.
 #[inline(never)]
 fn next_anchor(b: &[u8], from: usize) -> usize {
     let rest = b.get(from..).unwrap_or(&[]);
     let mut chunks = rest.chunks_exact(8);
     let mut off = from;
-    let bit = |c: u8, k: u32| u32::from(IS_ANCHOR[usize::from(c)]) << k;
+    let t = |c: u8| IS_ANCHOR[usize::from(c)];
     for chunk in &mut chunks {
         if let Ok([c0, c1, c2, c3, c4, c5, c6, c7]) = <[u8; 8]>::try_from(chunk) {
-            let mask = bit(c0, 0)
-                | bit(c1, 1)
-                | bit(c2, 2)
-                | bit(c3, 3)
-                | bit(c4, 4)
-                | bit(c5, 5)
-                | bit(c6, 6)
-                | bit(c7, 7);
-            if mask != 0 {
-                return off + mask.trailing_zeros() as usize;
+            if t(c0) | t(c1) | t(c2) | t(c3) | t(c4) | t(c5) | t(c6) | t(c7) != 0 {
+                for (k, c) in chunk.iter().enumerate() {
+                    if t(*c) != 0 && worth(b, off + k) {
+                        return off + k;
+                    }
+                }
             }
         }
         off += 8;
@@ -76,7 +103,8 @@ fn next_anchor(b: &[u8], from: usize) -> usize {
     let tail = chunks.remainder();
     off + tail
         .iter()
-        .position(|c| class(*c) != NONE)
+        .enumerate()
+        .position(|(k, c)| class(*c) != NONE && worth(b, off + k))
         .unwrap_or(tail.len())
 }
 

@@ -12,6 +12,7 @@ mod encoding;
 mod hosts;
 mod ids;
 mod ips;
+mod negatives;
 mod props;
 
 use super::{Detector, DetectorConfig, Finding, Scan};
