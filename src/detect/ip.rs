@@ -73,7 +73,10 @@ pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> 
     if is_alnum(prev) || matches!(prev, b'.' | b'_' | b'-' | b'/') {
         return None;
     }
-    let mut end = i + run(b, i, |c| is_v6(c) || c == b'.');
+    // The longest IPv6 text is 45 bytes; looking further would make runs of colons quadratic.
+    let mut end = i + run(slice(b, 0, (i + 46).min(b.len())), i, |c| {
+        is_v6(c) || c == b'.'
+    });
     while end > i + 1
         && matches!(at(b, end - 1), b'.' | b':')
         && !(at(b, end - 1) == b':' && at(b, end - 2) == b':')

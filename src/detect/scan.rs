@@ -250,7 +250,11 @@ impl Detector {
             }
         } else if at(b, h + 1) == b'-' && !is_alnum(prev) {
             // `--bucket name`, `--owner-ids 111122223333`: the flag is the key.
-            let flag_end = h + 2 + run(b, h + 2, |c| is_alnum(c) || c == b'-');
+            let flag_end = h
+                + 2
+                + run(slice(b, 0, (h + 42).min(b.len())), h + 2, |c| {
+                    is_alnum(c) || c == b'-'
+                });
             if at(b, flag_end) == b' ' || at(b, flag_end) == b'=' {
                 let mut found = Vec::new();
                 if let Some(end) = keyed::keyed_after_separator(b, flag_end, &mut found) {

@@ -94,3 +94,45 @@ proptest! {
         }
     }
 }
+
+/// Degenerate inputs stay linear: each would take minutes if a matcher rescanned the rest of
+/// the text at every anchor.
+#[test]
+fn degenerate_inputs_stay_fast() {
+    let d = detector();
+    let unit_texts = [
+        "-",
+        ":",
+        "1:",
+        "a-",
+        "%41",
+        "arn:aws:",
+        "i-",
+        "--",
+        "::",
+        "1.",
+        "A",
+        "AKIA",
+        "_1",
+        "1_",
+        "s3://",
+        "/",
+        "=",
+        "account ",
+        "\"AccountId\": ",
+        "bucket=",
+        "a.amazonaws.com.",
+        "0123456789",
+        "IQoJb3JpZ2luX2Vj",
+        "%25",
+    ];
+    let start = std::time::Instant::now();
+    for unit in unit_texts {
+        let text = unit.repeat(200_000 / unit.len());
+        let mut out = Vec::new();
+        d.scan(&text, None, &mut out);
+        assert_invariants(&text, &out);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert!(secs < 60.0, "degenerate inputs took {secs:.1} s");
+}
