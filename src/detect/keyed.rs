@@ -13,6 +13,7 @@ use super::KindId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Rule {
     Account,
+    AccessKey,
     Bucket,
     SecretKey,
     SessionToken,
@@ -62,6 +63,8 @@ const KEYS: &[(&[u8], Match, Rule)] = {
         (b"secretaccesskey", Suffix, SecretKey),
         (b"secretkey", Exact, SecretKey),
         (b"awssecretkey", Exact, SecretKey),
+        (b"accesskeyid", Suffix, AccessKey),
+        (b"accesskey", Exact, AccessKey),
         (b"sessiontoken", Suffix, SessionToken),
         (b"securitytoken", Suffix, SessionToken),
         (b"hostedzoneid", Suffix, HostedZone),
@@ -136,10 +139,18 @@ pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)
                 && !matches!(next, b'_' | b':' | b'/' | b'@');
             ok.then_some((end, BUCKET))
         }
+        Rule::AccessKey => {
+            // Documentation writes 21-character IDs; a key that says so is enough.
+            let ok = (16..=24).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, ACCESS_KEY))
+        }
         Rule::SecretKey => {
+            // A key that names a secret: any base64 token of a plausible length (AWS keys
+            // have 40; documentation shortens them).
             let m = run(b, v, is_base64);
-            (m == 40 && !is_base64(after(v + m)) && after(v + m) != b'=')
-                .then_some((v + m, SECRET_KEY))
+            let ok = (16..=128).contains(&m) && !is_base64(after(v + m)) && after(v + m) != b'=';
+            ok.then_some((v + m, SECRET_KEY))
         }
         Rule::SessionToken => {
             let m = run(b, v, |c| is_base64(c) || c == b'=' || c == b'%');

@@ -54,6 +54,11 @@ fn secret_keys_by_context() {
             [ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE", SECRET_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]),
         v!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AKIAIOSFODNN7EXAMPLE" =>
             [SECRET_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
+        v!("\"SecretAccessKey\": \"9drTJvcXLB89EXAMPLELB8923FB892xMFI\"" => [SECRET_KEY: "9drTJvcXLB89EXAMPLELB8923FB892xMFI"]),
+        v!("\"AccessKeyId\": \"ASIAJEXAMPLEXEG2JICEA\"" => [ACCESS_KEY: "ASIAJEXAMPLEXEG2JICEA"]),
+        v!("aws_access_key_id = AKIAEXAMPLE123456789X" => [ACCESS_KEY: "AKIAEXAMPLE123456789X"]),
+        v!(key = "AccessKeyId", "ASIAJEXAMPLEXEG2JICEA" => [ACCESS_KEY: "ASIAJEXAMPLEXEG2JICEA"]),
+        v!("\"AccessKeyId\": \"short\"" => []),
     ]);
 }
 
@@ -64,7 +69,7 @@ fn not_secrets_without_context() {
         v!("commit da39a3ee5e6b4b0d3255bfef95601890afd80709" => []),
         v!("AKIAIOSFODNN7EXAMPLE commit da39a3ee5e6b4b0d3255bfef95601890afd80709" => [ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
         v!("aws_secret_access_key = tooShort" => []),
-        v!("\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYX\"" => []),
+        v!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYX AKIAIOSFODNN7EXAMPLE" => [ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
         v!("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" => []),
     ]);
 }

@@ -9,6 +9,7 @@ mod config;
 mod context;
 mod creds;
 mod encoding;
+mod golden;
 mod hosts;
 mod ids;
 mod ips;
