@@ -42,3 +42,22 @@ fn versions_dates_times_numbers_hashes() {
         v!("AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN" => []),
     ]);
 }
+
+#[test]
+fn placeholders_are_not_detected_again() {
+    let keys = crate::placeholder::Placeholders::new(b"0123456789abcdef0123456789abcdef");
+    let d = super::detector();
+    for label in crate::detect::Detector::builtin_labels() {
+        for original in [
+            "i-0b263919b6498b123",
+            "123456789012",
+            "AKIAIOSFODNN7EXAMPLE",
+            "10.0.1.17",
+        ] {
+            let p = keys.derive(label, original, 0);
+            let text = format!("see {p}, \"{p}\" and {p}.");
+            let got = super::scan_checked(&d, &text, None);
+            assert!(got.is_empty(), "{text}: {got:?}");
+        }
+    }
+}
