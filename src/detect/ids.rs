@@ -100,6 +100,111 @@ fn entries(word: &[u8]) -> &'static [Entry] {
     }
 }
 
+/// First segments of every prefix in [`entries`] (and `--` flags are handled elsewhere).
+const WORDS: &[&[u8]] = &[
+    b"i",
+    b"r",
+    b"ami",
+    b"aki",
+    b"ari",
+    b"vol",
+    b"snap",
+    b"vpc",
+    b"subnet",
+    b"sg",
+    b"sgr",
+    b"eni",
+    b"igw",
+    b"eigw",
+    b"nat",
+    b"rtb",
+    b"rtbassoc",
+    b"acl",
+    b"aclassoc",
+    b"eipalloc",
+    b"eipassoc",
+    b"tgw",
+    b"vpce",
+    b"pcx",
+    b"lt",
+    b"key",
+    b"pg",
+    b"dopt",
+    b"cgw",
+    b"vgw",
+    b"vpn",
+    b"pl",
+    b"cr",
+    b"crf",
+    b"h",
+    b"hr",
+    b"fl",
+    b"sir",
+    b"sfr",
+    b"fleet",
+    b"ipam",
+    b"cvpn",
+    b"tmf",
+    b"tmt",
+    b"tms",
+    b"cagw",
+    b"lgw",
+    b"afi",
+    b"agfi",
+    b"import",
+    b"export",
+    b"iip",
+    b"fs",
+    b"fsmt",
+    b"fsap",
+    b"e",
+    b"o",
+    b"ou",
+    b"mrk",
+    b"bedrock",
+];
+
+/// Bit `b` of entry `a` is set when some word of [`WORDS`] ends in letters `a`, `b` (index
+/// 26 stands for "no letter": one-letter words).
+const LAST_TWO: [u32; 27] = {
+    let mut t = [0u32; 27];
+    let mut w = 0;
+    while w < WORDS.len() {
+        let word = WORDS[w];
+        let n = word.len();
+        let last = (word[n - 1] - b'a') as usize;
+        let prev = if n >= 2 {
+            (word[n - 2] - b'a') as usize
+        } else {
+            26
+        };
+        t[prev] |= 1 << last;
+        w += 1;
+    }
+    t
+};
+
+/// Cheap necessary condition of [`at_hyphen`]: the two letters before the `-` at `h` end
+/// some prefix word. Rejects most hyphenated English (`well-known`, `on-call`).
+#[inline]
+pub(crate) fn may_end_prefix(b: &[u8], h: usize) -> bool {
+    let last = before(b, h).to_ascii_lowercase();
+    let prev = before(b, h.saturating_sub(1)).to_ascii_lowercase();
+    if !last.is_ascii_lowercase() || h == 0 {
+        return false;
+    }
+    let row = if prev.is_ascii_lowercase() {
+        usize::from(prev - b'a')
+    } else if is_alnum(prev) {
+        return false;
+    } else {
+        26
+    };
+    LAST_TWO
+        .get(row)
+        .is_some_and(|bits| bits & (1 << (last - b'a')) != 0)
+}
+
 /// End of `tail` starting at `p`, if it matches there.
 pub(crate) fn tail_end(b: &[u8], p: usize, tail: Tail) -> Option<usize> {
     let n = run(b, p, is_alnum);

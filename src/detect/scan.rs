@@ -57,7 +57,7 @@ fn worth(b: &[u8], p: usize) -> bool {
     let next = at(b, p + 1);
     match class(at(b, p)) {
         HYPHEN => {
-            prev.is_ascii_alphabetic()
+            ids::may_end_prefix(b, p)
                 || (prev.is_ascii_digit() && at(b, p + 5) == b'-')
                 || next == b'-'
         }
