@@ -204,18 +204,17 @@ fn classify_aws(b: &[u8], labels: &[&[u8]], found: &mut Host) {
             }
         }
     }
-    let custom: Vec<&&[u8]> = labels
+    let mut custom = labels
         .iter()
-        .filter(|l| !is_neutral(l) && !is_short_region(l))
-        .collect();
-    if matches!(custom.as_slice(), [l] if **l == b"sqs" || **l == b"queue") {
+        .filter(|l| !is_neutral(l) && !is_short_region(l));
+    let first_custom = custom.next();
+    let count = usize::from(first_custom.is_some()) + custom.count();
+    if count == 1 && first_custom.is_some_and(|l| *l == b"sqs" || *l == b"queue") {
         sqs_path(b, found);
         return;
     }
-    let digit_first = custom
-        .first()
-        .is_some_and(|l| any(l, |c| c.is_ascii_digit()));
-    if custom.len() >= 3 || (custom.len() == 2 && digit_first) {
+    let digit_first = first_custom.is_some_and(|l| any(l, |c| c.is_ascii_digit()));
+    if count >= 3 || (count == 2 && digit_first) {
         found.kind = Some(AWS_HOST);
     }
 }

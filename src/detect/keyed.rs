@@ -37,69 +37,92 @@ enum Match {
     Exact,
 }
 
-const KEYS: &[(&[u8], Match, Rule)] = {
+type KeyRule = (&'static [u8], Match, Rule);
+
+/// Key rules grouped by their last byte, earlier entries first (`AccountId` is an account,
+/// not a KMS `...KeyId`; `SecretAccessKey` is a secret, not an `AccessKey`).
+fn rules_ending_in(last: u8) -> &'static [KeyRule] {
     use Match::{Exact, Suffix};
     use Rule::*;
-    &[
-        (b"accountid", Suffix, Account),
-        (b"accountids", Suffix, Account),
-        (b"account", Suffix, Account),
-        (b"accounts", Suffix, Account),
-        (b"accountnumber", Suffix, Account),
-        (b"accountno", Suffix, Account),
-        (b"accountidentifier", Suffix, Account),
-        (b"ownerid", Suffix, Account),
-        (b"ownerids", Suffix, Account),
-        (b"bucketowner", Suffix, Account),
-        (b"registryid", Suffix, Account),
-        (b"registryids", Suffix, Account),
-        (b"userid", Exact, Account),
-        (b"requesterid", Exact, Account),
-        (b"aws", Exact, Account),
-        (b"owner", Exact, Account),
-        (b"bucket", Suffix, Bucket),
-        (b"bucketname", Suffix, Bucket),
-        (b"buckets", Suffix, Bucket),
-        (b"secretaccesskey", Suffix, SecretKey),
-        (b"secretkey", Exact, SecretKey),
-        (b"awssecretkey", Exact, SecretKey),
-        (b"accesskeyid", Suffix, AccessKey),
-        (b"accesskey", Exact, AccessKey),
-        (b"sessiontoken", Suffix, SessionToken),
-        (b"securitytoken", Suffix, SessionToken),
-        (b"hostedzoneid", Suffix, HostedZone),
-        (b"distributionid", Suffix, Distribution),
-        (b"restapiid", Exact, ApiGw),
-        (b"apiid", Exact, ApiGw),
-        (b"httpapiid", Exact, ApiGw),
-        (b"websocketapiid", Exact, ApiGw),
-        (b"rootid", Exact, OrgRoot),
-        (b"parentid", Exact, OrgRoot),
-        (b"targetid", Exact, OrgRoot),
-        (b"sourceparentid", Exact, OrgRoot),
-        (b"destinationparentid", Exact, OrgRoot),
-        (b"policyid", Exact, OrgPolicy),
-        (b"organizationid", Exact, Org),
-        (b"orgid", Exact, Org),
-        (b"environmentid", Suffix, Beanstalk),
-        (b"clusterid", Suffix, HsmCluster),
-        (b"clusterids", Suffix, HsmCluster),
-        (b"aliasname", Suffix, KmsAlias),
-        (b"keyid", Suffix, KmsKey),
-        (b"keyids", Suffix, KmsKey),
-        (b"kmskey", Suffix, KmsKey),
-    ]
-};
+    match last {
+        b'd' => &[
+            (b"accountid", Suffix, Account),
+            (b"ownerid", Suffix, Account),
+            (b"registryid", Suffix, Account),
+            (b"userid", Exact, Account),
+            (b"requesterid", Exact, Account),
+            (b"accesskeyid", Suffix, AccessKey),
+            (b"hostedzoneid", Suffix, HostedZone),
+            (b"distributionid", Suffix, Distribution),
+            (b"restapiid", Exact, ApiGw),
+            (b"apiid", Exact, ApiGw),
+            (b"httpapiid", Exact, ApiGw),
+            (b"websocketapiid", Exact, ApiGw),
+            (b"rootid", Exact, OrgRoot),
+            (b"parentid", Exact, OrgRoot),
+            (b"targetid", Exact, OrgRoot),
+            (b"sourceparentid", Exact, OrgRoot),
+            (b"destinationparentid", Exact, OrgRoot),
+            (b"policyid", Exact, OrgPolicy),
+            (b"organizationid", Exact, Org),
+            (b"orgid", Exact, Org),
+            (b"environmentid", Suffix, Beanstalk),
+            (b"clusterid", Suffix, HsmCluster),
+            (b"keyid", Suffix, KmsKey),
+        ],
+        b's' => &[
+            (b"accountids", Suffix, Account),
+            (b"accounts", Suffix, Account),
+            (b"ownerids", Suffix, Account),
+            (b"registryids", Suffix, Account),
+            (b"aws", Exact, Account),
+            (b"buckets", Suffix, Bucket),
+            (b"clusterids", Suffix, HsmCluster),
+            (b"keyids", Suffix, KmsKey),
+        ],
+        b't' => &[(b"account", Suffix, Account), (b"bucket", Suffix, Bucket)],
+        b'r' => &[
+            (b"accountnumber", Suffix, Account),
+            (b"accountidentifier", Suffix, Account),
+            (b"bucketowner", Suffix, Account),
+            (b"owner", Exact, Account),
+        ],
+        b'o' => &[(b"accountno", Suffix, Account)],
+        b'e' => &[
+            (b"bucketname", Suffix, Bucket),
+            (b"aliasname", Suffix, KmsAlias),
+        ],
+        b'y' => &[
+            (b"secretaccesskey", Suffix, SecretKey),
+            (b"secretkey", Exact, SecretKey),
+            (b"awssecretkey", Exact, SecretKey),
+            (b"accesskey", Exact, AccessKey),
+            (b"kmskey", Suffix, KmsKey),
+        ],
+        b'n' => &[
+            (b"sessiontoken", Suffix, SessionToken),
+            (b"securitytoken", Suffix, SessionToken),
+        ],
+        _ => &[],
+    }
+}
 
-/// Classifies a key by its normalized form (lowercase, no `_` or `-`). Earlier entries of
-/// [`KEYS`] win (`AccountId` is an account, not a KMS `...KeyId`).
+/// Classifies a key by its normalized form (lowercase, no `_` or `-`).
 pub(crate) fn rule_for_key(key: &[u8]) -> Option<Rule> {
+    let last = key
+        .iter()
+        .rev()
+        .find(|c| **c != b'_' && **c != b'-')?
+        .to_ascii_lowercase();
+    let rules = rules_ending_in(last);
+    if rules.is_empty() {
+        return None;
+    }
     let mut buf = [0u8; 48];
     let n = normalize_key(key, &mut buf);
     let k = buf.get(..n)?;
-    let last = k.last()?;
-    KEYS.iter()
-        .filter(|(text, _, _)| text.last() == Some(last))
+    rules
+        .iter()
         .find(|(text, how, _)| match how {
             Match::Suffix => k.ends_with(text),
             Match::Exact => k == *text,
