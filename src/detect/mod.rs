@@ -13,7 +13,17 @@
 //!
 //! No regex runs over the text: one pass over a byte-class table stops only at bytes that
 //! can anchor an identifier, and hand-written matchers verify there. Custom patterns are the
-//! exception (regex-lite, compiled once).
+//! exception (regex-lite, compiled once). Percent-encoded runs are decoded (twice at most),
+//! scanned, and mapped back to the encoded span.
+//!
+//! Choices worth knowing:
+//! - A disabled kind is dropped before overlaps are resolved, so the identifiers inside it
+//!   can still be found (an ARN switched off still has its account masked); an allowlisted
+//!   value is dropped after, so it shields what it contains.
+//! - A partial overlap (rare: a custom pattern across a built-in match) is widened to cover
+//!   both, with the longer one's kind, so nothing is left half-masked.
+//! - `+` in a percent-encoded run stays `+` (it is base64 in session tokens more often than a
+//!   space in the values we look for).
 //!
 //! ```
 //! use aws_masker::detect::{Detector, DetectorConfig, Scan};
