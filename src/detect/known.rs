@@ -11,12 +11,21 @@ use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
 use super::{Finding, KindId};
 
 /// Values learned from their context, to be masked when they appear bare.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct KnownValues {
     values: Vec<(String, KindId)>,
     seen: HashSet<String>,
     automaton: Option<AhoCorasick>,
     built_for: usize,
+}
+
+impl std::fmt::Debug for KnownValues {
+    /// The count only: the values are originals.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownValues")
+            .field("len", &self.values.len())
+            .finish()
+    }
 }
 
 impl KnownValues {

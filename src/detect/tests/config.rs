@@ -212,3 +212,24 @@ fn known_values_carry_across_scans() {
     d.scan("bucket raw-data-zone and 123456789012", None, &mut out);
     assert!(out.is_empty());
 }
+
+#[test]
+fn debug_output_never_shows_values() {
+    let d = with(|c| c.allowlist = vec!["10.9.8.7".into()]).unwrap();
+    let mut known = KnownValues::default();
+    d.scan_known(
+        "arn:aws:iam::123456789012:role/A",
+        None,
+        &mut known,
+        &mut Vec::new(),
+    );
+    let shown = format!("{d:?} {known:?}");
+    assert!(
+        !shown.contains("10.9.8.7") && !shown.contains("123456789012"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("allowlist: 1") && shown.contains("len: 1"),
+        "{shown}"
+    );
+}
