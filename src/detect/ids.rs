@@ -24,6 +24,8 @@ pub(crate) enum Tail {
     Mrk,
     /// Base64 of 20 or more characters (Bedrock short-lived key).
     Base64,
+    /// An IPv4 address written with dashes (`ip-10-0-1-17`, `ec2-203-0-113-12`).
+    DashedIp,
 }
 
 type Entry = (&'static [u8], KindId, Tail);
@@ -96,6 +98,7 @@ fn entries(word: &[u8]) -> &'static [Entry] {
         b"ou" => &[(b"", ORG_UNIT, OrgUnit)],
         b"mrk" => &[(b"", KMS_KEY, Mrk)],
         b"bedrock" => &[(b"api-key-", BEDROCK_KEY, Base64)],
+        b"ip" | b"ec2" => &[(b"", EC2_HOST, DashedIp)],
         _ => &[],
     }
 }
@@ -162,6 +165,7 @@ const WORDS: &[&[u8]] = &[
     b"ou",
     b"mrk",
     b"bedrock",
+    b"ip",
 ];
 
 /// Bit `b` of entry `a` is set when some word of [`WORDS`] ends in letters `a`, `b` (index
@@ -190,6 +194,10 @@ const LAST_TWO: [u32; 27] = {
 pub(crate) fn may_end_prefix(b: &[u8], h: usize) -> bool {
     let last = before(b, h).to_ascii_lowercase();
     let prev = before(b, h.saturating_sub(1)).to_ascii_lowercase();
+    // `ec2-203-0-113-12`: the one prefix word that ends in a digit.
+    if last == b'2' && prev == b'c' {
+        return true;
+    }
     if !last.is_ascii_lowercase() || h == 0 {
         return false;
     }
@@ -235,6 +243,7 @@ pub(crate) fn tail_end(b: &[u8], p: usize, tail: Tail) -> Option<usize> {
             return ok.then_some(p + n + 1 + m);
         }
         Tail::Uuid => return uuid_end(b, p),
+        Tail::DashedIp => return dashed_ip_end(b, p),
         Tail::Base64 => {
             let m = run(b, p, is_base64);
             let pad = run(b, p + m, |c| c == b'=').min(2);
@@ -242,6 +251,28 @@ pub(crate) fn tail_end(b: &[u8], p: usize, tail: Tail) -> Option<usize> {
         }
     };
     ok.then_some(p + n)
+}
+
+/// End of four octets (0-255) joined by `-` at `p`.
+fn dashed_ip_end(b: &[u8], p: usize) -> Option<usize> {
+    let mut q = p;
+    for k in 0..4 {
+        if k > 0 {
+            if at(b, q) != b'-' {
+                return None;
+            }
+            q += 1;
+        }
+        let n = run(b, q, |c| c.is_ascii_digit());
+        let octet = slice(b, q, q + n)
+            .iter()
+            .fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0'));
+        if n == 0 || n > 3 || octet > 255 {
+            return None;
+        }
+        q += n;
+    }
+    Some(q)
 }
 
 /// End of a UUID-shaped `8-4-4-4-12` run of alphanumerics at `p` (documentation writes

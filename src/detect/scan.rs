@@ -238,11 +238,12 @@ impl Detector {
 
     fn at_hyphen(&self, b: &[u8], h: usize, sink: &mut Sink<'_>) -> usize {
         let prev = before(b, h);
-        if prev.is_ascii_alphabetic() {
+        if is_alnum(prev) {
             if let Some((start, end, kind)) = ids::at_hyphen(b, h) {
                 return self.take(sink, start, end, kind);
             }
-        } else if prev.is_ascii_digit() {
+        }
+        if prev.is_ascii_digit() {
             // `1234-5678-9012` after an account label.
             let d = h.saturating_sub(4);
             if keyed::account_at(b, d) == Some(d + 14) && keyed::account_context(b, d) {

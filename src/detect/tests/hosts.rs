@@ -100,3 +100,18 @@ fn s3_path_style_and_uris() {
         v!("xs3://my-bucket" => []),
     ]);
 }
+
+#[test]
+fn dashed_addresses_without_a_suffix() {
+    check(&[
+        v!("node ip-10-0-1-17 is ready" => [EC2_HOST: "ip-10-0-1-17"]),
+        v!("\"PrivateDnsName\": \"ip-10-0-0-157\"" => [EC2_HOST: "ip-10-0-0-157"]),
+        v!("ec2-203-0-113-12" => [EC2_HOST: "ec2-203-0-113-12"]),
+        v!("EC2-203-0-113-12" => [EC2_HOST: "EC2-203-0-113-12"]),
+        v!("ip-10-0-1-17.us-west-2.compute.internal" => [EC2_HOST: "ip-10-0-1-17.us-west-2.compute.internal"]),
+        v!("ip-10-0-1" => []),
+        v!("ip-10-0-1-256" => []),
+        v!("ip-10-0-1-17x" => []),
+        v!("ip-address ec2-instance ec2-user" => []),
+    ]);
+}
