@@ -7,7 +7,7 @@
 
 use super::request::{content_length, is_identity, media_type};
 use crate::placeholder::Mapping;
-use crate::restore::{restore_into, Escape, RestoreStats, StreamRestorer};
+use crate::restore::{restore_document, restore_into, Escape, RestoreStats, StreamRestorer};
 use crate::sse::SseRestorer;
 
 /// The response headers a plan needs, as raw bytes.
@@ -239,7 +239,8 @@ impl<R: Restore> ResponseBody<R> {
 
 /// The restorer a response plan picks.
 pub enum Restorer {
-    /// JSON held whole and restored in one pass (streams past the hold limit).
+    /// JSON held whole and restored as a document: thinking blocks and signatures stay
+    /// untouched (streams past the hold limit).
     Json {
         stream: StreamRestorer,
         whole: RestoreStats,
@@ -267,7 +268,18 @@ impl Restore for Restorer {
 
     fn whole(&mut self, mapping: &Mapping, body: &[u8], out: &mut Vec<u8>) {
         match self {
-            Restorer::Json { whole, .. } => restore_into(body, mapping, Escape::Json, out, whole),
+            Restorer::Json { whole, .. } => {
+                let start = out.len();
+                let mut stats = RestoreStats::default();
+                if restore_document(body, mapping, out, &mut stats).is_ok() {
+                    whole.add(stats);
+                } else {
+                    // Not a JSON document (a proxy's error page, a cut body): restore the text
+                    // with JSON escaping, which is what a JSON string would need.
+                    out.truncate(start);
+                    restore_into(body, mapping, Escape::Json, out, whole);
+                }
+            }
             other => {
                 other.feed(mapping, body, out);
                 other.finish(mapping, out);
@@ -630,5 +642,34 @@ mod tests {
     fn pass_plans_have_no_machine() {
         assert!(body_for(ResponsePlan::Pass, None, 10).is_none());
         assert!(body_for(ResponsePlan::SkipEncoded, Some(3), 10).is_none());
+    }
+
+    #[test]
+    fn whole_json_is_restored_as_a_document() {
+        let (m, p) = real_mapping();
+        let body = format!(
+            r#"{{"content":[{{"type":"thinking","thinking":"{p}","signature":"s"}},{{"type":"text","text":"see {p}"}}]}}"#
+        );
+        let expected = body.replacen(&format!("see {p}"), r#"see i-0abc\"quoted\""#, 1);
+        for cut in 0..=body.len() {
+            let (client, counts) =
+                through(ResponsePlan::Whole, body.as_bytes(), cut, true, 1 << 20, &m);
+            assert_eq!(String::from_utf8_lossy(&client), expected, "cut {cut}");
+            assert_eq!(counts.restored, 1);
+        }
+        // Not JSON: every placeholder restored with JSON escaping.
+        let broken = format!("<html>{p}</html>");
+        let (client, _) = through(
+            ResponsePlan::Whole,
+            broken.as_bytes(),
+            3,
+            false,
+            1 << 20,
+            &m,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&client),
+            r#"<html>i-0abc\"quoted\"</html>"#
+        );
     }
 }
