@@ -491,3 +491,32 @@ fn debug_redacts_secrets() {
         assert!(!format!("{:?}", c.store.redis.profile()).contains("hunter2"));
     }
 }
+
+#[test]
+fn every_kind_switch_names_built_in_labels() {
+    use crate::detect::Detector;
+    let all_off = ok(&with(
+        r#""mask_ec2_instances":false,"mask_s3_buckets":false,"mask_rds_instances":false,"mask_private_ips":false"#,
+    ));
+    for label in &all_off.detector.disabled {
+        assert!(
+            Detector::builtin_labels().contains(&label.as_str()),
+            "{label}"
+        );
+    }
+    assert!(Detector::new(&all_off.detector).is_ok());
+    assert!(Detector::new(&ok(&with("")).detector).is_ok());
+}
+
+#[test]
+fn detector_errors_name_their_field() {
+    use crate::detect::Detector;
+    let unknown = ok(&with(r#""disabled_kinds":["NOT_A_KIND"]"#));
+    let err = Detector::new(&unknown.detector).err().unwrap();
+    assert!(err.to_string().starts_with("disabled_kinds: "), "{err}");
+    let builtin = ok(&with(
+        r#""custom_patterns":[{"name":"x","regex":"a+","kind":"EC2"}]"#,
+    ));
+    let err = Detector::new(&builtin.detector).err().unwrap();
+    assert!(err.to_string().starts_with("custom_patterns: "), "{err}");
+}
