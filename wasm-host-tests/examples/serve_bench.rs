@@ -26,7 +26,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 fn body_of(size: usize) -> Vec<u8> {
     let mut text = String::new();
     let mut n = 0u32;
-    while text.len() + 300 < size {
+    while text.len() + 100 < size {
         let o = originals(n % 64);
         text.push_str(&format!(
             "Step {n}: the deployment on {} failed; the logs were quiet and the health checks kept passing for \
@@ -111,7 +111,7 @@ fn ttfb(addr: SocketAddr, n: usize) -> Duration {
 fn main() {
     let secs = env_or("SERVE_BENCH_SECS", 3);
     let clients = env_or("SERVE_BENCH_CLIENTS", 4);
-    let mock = Mock::start(0);
+    let mock = Mock::start_with(0, false);
     let off = gateway(mock.addr, None);
     let on = gateway(mock.addr, Some(host_config(2, 1 << 20)));
     println!(

@@ -104,6 +104,11 @@ pub struct Mock {
 
 impl Mock {
     pub fn start(gather: usize) -> Mock {
+        Self::start_with(gather, true)
+    }
+
+    /// `record: false` keeps no bodies (for benchmarks).
+    pub fn start_with(gather: usize, record: bool) -> Mock {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -131,7 +136,7 @@ impl Mock {
                     shared.3.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = mock_connection(stream, &s.0, &s.1, &s.2, &s.3, gather);
+                    let _ = mock_connection(stream, &s.0, &s.1, &s.2, &s.3, gather, record);
                 });
             }
         });
@@ -194,24 +199,27 @@ fn mock_connection(
     gathered: &AtomicUsize,
     gather_timeouts: &AtomicUsize,
     gather: usize,
+    record: bool,
 ) -> Result<(), WireError> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut out = stream.try_clone()?;
     let mut r = BufReader::new(stream);
-    for _ in 0..10_000 {
+    for _ in 0..10_000_000 {
         let Some(raw) = wire::read_head(&mut r, 65536)? else {
             return Ok(());
         };
         let head = wire::parse_request(&raw)?;
         let body =
             BodyReader::new(BodyReader::request_framing(&head)?).read_all(&mut r, 1 << 26)?;
-        seen.lock().unwrap().push(Seen {
-            path: head.path.clone(),
-            headers: head.headers.clone(),
-            body: body.clone(),
-        });
+        if record {
+            seen.lock().unwrap().push(Seen {
+                path: head.path.clone(),
+                headers: head.headers.clone(),
+                body: body.clone(),
+            });
+        }
         let mode = wire::header(&head.headers, "x-mock")
             .unwrap_or("json")
             .to_string();
