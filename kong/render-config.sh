@@ -93,8 +93,8 @@ render() {
         opening = "${{ env \"DECK_"; closing = "\" }}"
     }
     # First pass: which variables the template uses, so the cross-field rules apply only to them.
-    /^[ \t]*#/ { if (FNR != NR) print; next }
     FNR == NR {
+        if ($0 ~ /^[ \t]*#/) next
         rest = $0
         while ((i = index(rest, opening)) > 0) {
             rest = substr(rest, i + length(opening))
@@ -102,7 +102,7 @@ render() {
         }
         next
     }
-    FNR == 1 && !checked {
+    !checked {
         checked = 1
         if (("ELASTICACHE_CLUSTER_MODE" in used) && tolower(value("ELASTICACHE_CLUSTER_MODE")) == "true" &&
             value("ELASTICACHE_CLUSTER_ENDPOINT") == "")
@@ -116,6 +116,7 @@ render() {
             tolower(value("ELASTICACHE_SSL_ENABLED")) == "false")
             print "render-config: warning: ElastiCache accepts AUTH only with in-transit encryption (ELASTICACHE_SSL_ENABLED=true)" > "/dev/stderr"
     }
+    /^[ \t]*#/ { print; next }
     {
         line = $0; out = ""
         while ((i = index(line, opening)) > 0) {
