@@ -6,11 +6,12 @@
 #
 # KONG_CONFIG_MODE picks the template: unset -> kong.yml, traditional -> kong-traditional.yml,
 # managed -> kong-managed.yml (-t overrides it). Without -o the result goes to stdout. With -o it is
-# written with mode 0600 (it holds secrets) and then COMMAND, if given, replaces this shell, so the
-# script can sit in front of Kong's own entrypoint.
+# written with mode 0600 (it holds secrets) and then COMMAND, if given, replaces this shell with
+# KONG_DECLARATIVE_CONFIG set to OUTPUT, so the script can sit in front of Kong's own entrypoint.
 #
-# Comment lines are copied as they are. Strings are written as double-quoted YAML with \ and " escaped; control characters (newlines)
-# are refused. Integers and booleans are checked. Errors name the variable, never its value.
+# Comment lines are copied as they are. Strings become double-quoted YAML with \ and " escaped;
+# control characters (newlines) are refused. Integers and booleans are checked. Errors name the
+# variable, never its value.
 set -eu
 
 me=render-config
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         -t) [ $# -ge 2 ] || die "-t needs a file" 2; template=$2; shift 2 ;;
         -o) [ $# -ge 2 ] || die "-o needs a file" 2; output=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --) shift; break ;;
         *) die "unknown argument: $1 (see -h)" 2 ;;
     esac
@@ -143,9 +144,13 @@ if [ -z "$output" ]; then
     exit 0
 fi
 
+case $output in */*) mkdir -p "${output%/*}" ;; esac
 tmp=$output.tmp.$$
 trap 'rm -f "$tmp"' EXIT
 ( umask 077 && render > "$tmp" ) || exit 1
 mv -f "$tmp" "$output"
 trap - EXIT
+# The command is Kong's entrypoint: it loads what was just rendered.
+KONG_DECLARATIVE_CONFIG=$output
+export KONG_DECLARATIVE_CONFIG
 [ $# -eq 0 ] || exec "$@"

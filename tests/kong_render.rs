@@ -234,12 +234,15 @@ fn output_file_is_private_and_the_command_runs_after_it() {
             "--",
             "sh",
             "-c",
-            "echo ran with \"$0\"",
+            "echo ran with \"$0\" \"$KONG_DECLARATIVE_CONFIG\"",
             "arg",
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran with arg\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("ran with arg {file_arg}\n")
+    );
     let mode = std::fs::metadata(&file)
         .expect("rendered file")
         .permissions()
