@@ -149,3 +149,51 @@ fn is_compose(path: &Path) -> bool {
     path.file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with("docker-compose"))
 }
+
+/// One row of the field table of `docs/CONFIG.md`: the field, its type column, its default column.
+#[derive(Debug)]
+pub struct DocField {
+    pub name: String,
+    pub ty: String,
+    pub default: String,
+}
+
+/// The field table of `docs/CONFIG.md`, in order.
+pub fn doc_fields() -> Vec<DocField> {
+    read("docs/CONFIG.md")
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            Some(DocField {
+                name: name.to_string(),
+                ty: cells.get(1)?.trim().to_string(),
+                default: cells.get(2)?.trim().trim_matches('`').to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The variables `kong/render-config.sh` reads, from its type table.
+pub fn render_vars() -> Vec<String> {
+    read("kong/render-config.sh")
+        .lines()
+        .flat_map(|l| l.split(';'))
+        .filter_map(|part| {
+            let rest = part.trim().strip_prefix("type[\"")?;
+            Some(rest.split('"').next()?.to_string())
+        })
+        .collect()
+}
+
+/// `key = value` settings of `kong/kong.conf`.
+pub fn kong_conf() -> Vec<(String, String)> {
+    read("kong/kong.conf")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
