@@ -3,7 +3,7 @@ CARGO  ?= cargo
 TARGET := wasm32-wasip1
 WASM   := target/$(TARGET)/release/aws_masker.wasm
 
-.PHONY: all build test lint fmt bench clean
+.PHONY: all build test lint fmt bench dist clean
 
 all: build
 
@@ -31,6 +31,10 @@ fmt:
 ## bench: the core's criterion benchmarks
 bench:
 	$(CARGO) bench -p aws-masker
+
+## dist: the release artifact dist/aws-masker-<version>.tar.gz; scripts/check-dist.sh checks it
+dist:
+	CARGO="$(CARGO)" scripts/dist.sh
 
 clean:
 	$(CARGO) clean
