@@ -1,6 +1,8 @@
 //! What can be checked of the Kong deployment files without a Docker engine or a Kong: they parse,
 //! they name only fields the filter knows, images are pinned, and the compose file, kong.conf,
 //! the templates and the docs agree with each other.
+// Test helpers outside #[test] functions: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod kong_support;
 
@@ -447,4 +449,253 @@ fn secrets_are_never_committed() {
         }
         assert!(!text.contains(SECRET));
     }
+}
+
+fn deploy_docs() -> Vec<(String, String)> {
+    let mut docs: Vec<(String, String)> = walk(&root().join("docs/deploy"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| {
+            let rel = p
+                .strip_prefix(root())
+                .expect("under root")
+                .display()
+                .to_string();
+            let text = std::fs::read_to_string(&p).expect("read");
+            (rel, text)
+        })
+        .collect();
+    docs.push((
+        "docs/failure-behaviour.md".into(),
+        read("docs/failure-behaviour.md"),
+    ));
+    docs
+}
+
+#[test]
+fn deploy_docs_name_only_files_and_targets_that_exist() {
+    let docs = deploy_docs();
+    assert!(docs.len() >= 8, "{docs:?}");
+    let makefile = read("Makefile");
+    for (doc, text) in &docs {
+        // Repository paths in backticks or links, e.g. `kong/kong.conf`, (eks/aws-masker-fargate.yaml).
+        for token in text.split(|c: char| c == '`' || c == '(' || c == ')' || c.is_whitespace()) {
+            let token = token
+                .trim_start_matches("file://")
+                .trim_end_matches(['.', ',', ':']);
+            let token = token.split('#').next().unwrap_or("");
+            let repo_rooted = ["kong/", "bridge/", "scripts/", "docs/"]
+                .iter()
+                .any(|p| token.starts_with(p));
+            if repo_rooted && !token.contains(['<', '*', ':']) {
+                assert!(root().join(token).exists(), "{doc}: {token} does not exist");
+            }
+        }
+        for link in text.split("](").skip(1) {
+            let target = link
+                .split(')')
+                .next()
+                .unwrap_or("")
+                .split('#')
+                .next()
+                .unwrap_or("");
+            if !target.is_empty() && !target.contains("://") {
+                let base = std::path::Path::new(doc).parent().expect("dir");
+                assert!(
+                    root().join(base).join(target).exists(),
+                    "{doc}: link {target} is broken"
+                );
+            }
+        }
+        for line in text.lines() {
+            if let Some(rest) = line.split("make ").nth(1) {
+                let target = rest
+                    .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                    .next()
+                    .unwrap_or("");
+                if !target.is_empty() && line.contains(&format!("`make {target}")) {
+                    assert!(
+                        makefile.contains(&format!("\n{target}:")),
+                        "{doc}: make {target} is no target"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deploy_docs_cover_every_variable() {
+    let all: String = deploy_docs().into_iter().map(|(_, t)| t).collect();
+    for var in render_vars()
+        .iter()
+        .map(String::as_str)
+        .chain(["KONG_CONFIG_MODE"])
+    {
+        assert!(
+            all.contains(&format!("`{var}`")),
+            "no deployment guide documents {var}"
+        );
+    }
+}
+
+/// Environment names a deployment example may set: the renderer's, Kong's own, the bridge's.
+fn check_env_names(source: &str, names: &[String]) {
+    let vars = render_vars();
+    for name in names {
+        let known = vars.contains(name)
+            || name == "KONG_CONFIG_MODE"
+            || name == "AWS_MASKER_BRIDGE_LISTEN"
+            || name.starts_with("KONG_");
+        assert!(known, "{source}: unknown variable {name}");
+    }
+}
+
+#[test]
+fn kubernetes_manifests_take_secrets_from_secrets() {
+    for path in walk(&root().join("docs/deploy/eks")) {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let docs: Vec<Yaml> = serde_yaml_ng::Deserializer::from_str(&text)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap_or_else(|e| panic!("{source}: {e}")))
+            .collect();
+        let deployment = docs
+            .iter()
+            .find(|d| d["kind"].as_str() == Some("Deployment"))
+            .expect("a Deployment");
+        let containers: Vec<&Yaml> =
+            kong_support::seq(&deployment["spec"]["template"]["spec"], "containers").collect();
+        let names: Vec<&str> = containers
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(names, ["kong", "bridge"], "{source}");
+        for c in containers {
+            let env: Vec<&Yaml> = kong_support::seq(c, "env").collect();
+            let env_names: Vec<String> = env
+                .iter()
+                .filter_map(|e| e["name"].as_str())
+                .map(String::from)
+                .collect();
+            check_env_names(&source, &env_names);
+            for e in env {
+                let name = e["name"].as_str().expect("name");
+                if name.contains("SECRET")
+                    || name.contains("PASSWORD")
+                    || name.contains("AUTH_TOKEN")
+                {
+                    assert!(
+                        e.get("value").is_none(),
+                        "{source}: {name} must come from a Secret"
+                    );
+                    assert!(
+                        e["valueFrom"]["secretKeyRef"].is_mapping(),
+                        "{source}: {name}"
+                    );
+                }
+            }
+        }
+        let mode = &deployment["spec"]["template"]["spec"]["containers"][0]["env"][0];
+        assert_eq!(mode["name"].as_str(), Some("KONG_CONFIG_MODE"), "{source}");
+    }
+}
+
+#[test]
+fn ecs_task_definition_takes_secrets_from_secrets_manager() {
+    let task: Json =
+        serde_json::from_str(&read("docs/deploy/ecs-task-definition.json")).expect("json");
+    assert_eq!(
+        task["networkMode"], "awsvpc",
+        "containers share 127.0.0.1 only with awsvpc"
+    );
+    let containers = task["containerDefinitions"].as_array().expect("containers");
+    let kong = containers
+        .iter()
+        .find(|c| c["name"] == "kong")
+        .expect("kong");
+    let bridge = containers
+        .iter()
+        .find(|c| c["name"] == "bridge")
+        .expect("bridge");
+    assert_eq!(kong["dependsOn"][0]["containerName"], "bridge");
+    assert_eq!(kong["dependsOn"][0]["condition"], "HEALTHY");
+    assert!(bridge["healthCheck"]["command"].is_array());
+    for c in containers {
+        assert_eq!(c["essential"], true);
+        let names = |key: &str| -> Vec<String> {
+            c[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["name"].as_str())
+                .map(String::from)
+                .collect()
+        };
+        let plain = names("environment");
+        check_env_names("ecs-task-definition.json", &plain);
+        for name in &plain {
+            assert!(
+                !name.contains("SECRET")
+                    && !name.contains("AUTH_TOKEN")
+                    && !name.contains("PASSWORD"),
+                "{name}"
+            );
+        }
+        check_env_names("ecs-task-definition.json", &names("secrets"));
+    }
+    let secrets: Vec<&str> = kong["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        secrets,
+        ["AWS_MASKER_TOKEN_SECRET", "ELASTICACHE_AUTH_TOKEN"]
+    );
+    let env = kong["environment"].as_array().expect("env");
+    let get = |n: &str| {
+        env.iter()
+            .find(|e| e["name"] == n)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(get("KONG_CONFIG_MODE"), Some(Json::from("managed")));
+    assert_eq!(get("ELASTICACHE_CLUSTER_MODE"), Some(Json::from("true")));
+    assert!(get("ELASTICACHE_CLUSTER_ENDPOINT").is_some());
+}
+
+#[test]
+fn systemd_units_use_the_release_layout() {
+    // scripts/dist.sh puts these under the archive's top directory, unpacked into /opt/aws-masker.
+    let layout = [
+        "bin/aws-masker-bridge",
+        "kong/render-config.sh",
+        "kong/kong.conf",
+        "wasm",
+    ];
+    let mut seen = 0;
+    for path in walk(&root().join("kong/systemd")) {
+        let text = std::fs::read_to_string(&path).expect("read");
+        for part in text.split_whitespace() {
+            if let Some(rel) = part.strip_prefix("/opt/aws-masker/") {
+                assert!(
+                    layout.contains(&rel),
+                    "{}: /opt/aws-masker/{rel} is not in the release",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 4);
+    // scripts/check-dist.sh fails a release that lacks one of them.
+    let check = read("scripts/check-dist.sh");
+    for rel in layout {
+        assert!(
+            check.contains(&format!(" {rel}")),
+            "check-dist.sh does not require {rel}"
+        );
+    }
+    let conf: std::collections::BTreeMap<String, String> = kong_conf().into_iter().collect();
+    assert_eq!(conf["wasm_filters_path"], "/opt/aws-masker/wasm");
 }
