@@ -325,7 +325,10 @@ fn kong_conf_has_what_the_filter_needs() {
     let conf: std::collections::BTreeMap<String, String> = kong_conf().into_iter().collect();
     assert_eq!(conf["wasm"], "on");
     assert_eq!(conf["wasm_filters_path"], "/opt/aws-masker/wasm");
-    assert!(conf.contains_key("nginx_wasm_shm_kv"));
+    assert!(
+        conf.contains_key("nginx_wasm_shm_kv_aws_masker"),
+        "node_cache: true needs it"
+    );
     assert!(conf.contains_key("nginx_http_wasm_response_body_buffers"));
     let max_body = config_schema()["properties"]["max_body_bytes"]["default"]
         .as_u64()

@@ -113,14 +113,14 @@ fn mode_picks_the_template() {
     ]);
     assert_eq!(
         traditional,
-        json!({"token_secret": SECRET, "use_redis": true, "redis_type": "traditional",
+        json!({"token_secret": SECRET, "node_cache": true, "use_redis": true, "redis_type": "traditional",
                "redis_host": "redis", "redis_port": 6390, "redis_password": "pw"})
     );
 
     let managed = config(&managed_env());
     assert_eq!(
         managed,
-        json!({"token_secret": SECRET, "use_redis": true, "redis_type": "managed",
+        json!({"token_secret": SECRET, "node_cache": true, "use_redis": true, "redis_type": "managed",
                "redis_host": "master.masker.abc123.use1.cache.amazonaws.com", "redis_port": 6380,
                "redis_ssl_enabled": true, "redis_ssl_verify": true, "redis_auth_token": "tok",
                "redis_user": "masker", "redis_cluster_mode": true,
