@@ -60,9 +60,99 @@ fn templates_parse_and_embed_only_documented_fields() {
 
 #[test]
 fn default_template_spells_out_every_field() {
-    let config = &filter_configs(&parse_yaml(&read("kong/kong.yml")))[0];
-    let written: BTreeSet<String> = config.as_object().expect("map").keys().cloned().collect();
-    assert_eq!(written, doc_field_names());
+    // Written out, or shown in a comment where an empty value cannot be written (lists).
+    let text = read("kong/kong.yml");
+    let config = &filter_configs(&parse_yaml(&text))[0];
+    let mut shown: BTreeSet<String> = config.as_object().expect("map").keys().cloned().collect();
+    for line in text.lines() {
+        if let Some(field) = line
+            .trim()
+            .strip_prefix("# ")
+            .and_then(|l| l.split_once(": "))
+        {
+            if field.0.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                shown.insert(field.0.to_string());
+            }
+        }
+    }
+    assert_eq!(shown, doc_field_names());
+}
+
+#[test]
+fn templates_hold_no_empty_lists() {
+    // lua-cjson encodes an empty Lua table as `{}`: an empty YAML list would reach the filter as an
+    // object, which its parser rejects (every request would get 500).
+    fn check(t: &str, path: &str, v: &Yaml) {
+        match v {
+            Yaml::Sequence(s) if s.is_empty() => panic!("{t}: empty list at {path}"),
+            Yaml::Mapping(m) if m.is_empty() => panic!("{t}: empty map at {path}"),
+            Yaml::Sequence(s) => s
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| check(t, &format!("{path}[{i}]"), x)),
+            Yaml::Mapping(m) => m
+                .iter()
+                .for_each(|(k, x)| check(t, &format!("{path}.{}", k.as_str().unwrap_or("?")), x)),
+            _ => {}
+        }
+    }
+    for t in templates() {
+        check(&t, "", &parse_yaml(&read(&t)));
+    }
+}
+
+#[test]
+fn metric_label_patterns_are_kong_shaped() {
+    // Kong 3.9's Prometheus plugin: each pattern runs on `pw:<filter>:<metric>`; group 1 is cut from
+    // the name, group 2 is the label's value (kong/plugins/prometheus/wasmx.lua).
+    let meta: Json = serde_json::from_str(&read("kong/aws_masker.meta.json")).expect("meta.json");
+    let patterns = meta["metrics"]["label_patterns"]
+        .as_array()
+        .expect("label_patterns");
+    let parse = |key: &str| -> (String, Vec<(String, String)>) {
+        let mut name_end = key.len();
+        let mut labels = Vec::new();
+        for p in patterns {
+            let re =
+                regex_lite::Regex::new(p["pattern"].as_str().expect("pattern")).expect("compiles");
+            if let Some(c) = re.captures(key) {
+                let (whole, value) = (c.get(1).expect("group 1"), c.get(2).expect("group 2"));
+                labels.push((
+                    p["label"].as_str().expect("label").to_string(),
+                    value.as_str().to_string(),
+                ));
+                name_end = name_end.min(whole.start());
+            }
+        }
+        (key[..name_end].replace(':', "_"), labels)
+    };
+    let kv = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    assert_eq!(
+        parse("pw:aws_masker:blocks_invalid_json"),
+        ("pw_aws_masker_blocks".into(), kv("reason", "invalid_json"))
+    );
+    assert_eq!(
+        parse("pw:aws_masker:blocks_store_failed"),
+        ("pw_aws_masker_blocks".into(), kv("reason", "store_failed"))
+    );
+    assert_eq!(
+        parse("pw:aws_masker:identifiers_masked_ARN_IAM_ROLE"),
+        (
+            "pw_aws_masker_identifiers_masked".into(),
+            kv("kind", "ARN_IAM_ROLE")
+        )
+    );
+    for plain in [
+        "identifiers_masked",
+        "requests_masked",
+        "placeholders_restored",
+        "placeholders_unknown",
+    ] {
+        assert_eq!(
+            parse(&format!("pw:aws_masker:{plain}")),
+            (format!("pw_aws_masker_{plain}"), vec![])
+        );
+    }
 }
 
 /// Routes, service and attachment every template must have, whatever the form.
