@@ -38,7 +38,13 @@ TZ=UTC tar --numeric-owner --full-time -tvzf "$art" | awk -v t="$want_time" '
 
 files=$(tar -tzf "$art" | grep -v '/$')
 sorted=$(printf '%s\n' "$files" | LC_ALL=C sort)
-[ "$(tar -tzf "$art")" = "$(tar -tzf "$art" | LC_ALL=C sort)" ] || fail "entries are not sorted by name"
+# tar --sort=name orders the entries of each directory by name (depth first).
+tar -tzf "$art" | LC_ALL=C awk '
+    { p = $0; sub(/\/$/, "", p); parent = p; if (!sub(/\/[^\/]*$/, "", parent)) parent = ""
+      name = substr(p, length(parent) + 1)
+      if ((parent in last) && !(last[parent] < name)) { print "out of order: " $0; bad = 1 }
+      last[parent] = name }
+    END { exit bad }' >&2 || fail "entries are not sorted by name"
 for required in LICENSE README.md SHA256SUMS wasm/aws_masker.wasm wasm/aws_masker.meta.json \
     bin/aws-masker-bridge kong/kong.conf kong/kong.yml kong/kong-traditional.yml kong/kong-managed.yml \
     kong/render-config.sh kong/examples/kong-filter-plugin.yml docs/CONFIG.md; do
