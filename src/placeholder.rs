@@ -6,7 +6,9 @@
 //! every request, worker and node that share the secret, which keeps Claude's prompt cache
 //! warm and conversation history consistent.
 //!
-//! `<H>` has a fixed length and never contains `_`, so no placeholder is a prefix of another.
+//! `<H>` has a fixed length and never contains `_`, so placeholders of built-in kinds are never
+//! prefixes of one another (a custom label could embed a whole placeholder; restorers match the
+//! longest known placeholder, so that stays correct).
 //!
 //! ```
 //! use aws_masker::placeholder::{Mapping, Placeholders};

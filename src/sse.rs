@@ -1,1 +1,505 @@
-//! TODO: being written.
+//! Restoring a Server-Sent Events stream of the Messages API, fed in arbitrary chunks.
+//!
+//! Events are framed incrementally (lines end with `\n`, `\r\n` or `\r`; `data:` may span
+//! lines) and each complete event is emitted at once:
+//! - `content_block_delta` with `text_delta` or `input_json_delta`: the text goes through a
+//!   [`StreamRestorer`] per content block index, so a placeholder split across deltas is
+//!   restored. Held-back text goes out with the block's next delta, or in a synthesized
+//!   delta before the block's `content_block_stop`, `message_delta`, `message_stop`, `error`,
+//!   or at [`SseRestorer::finish`]. Only the string value of a changed event is rewritten.
+//! - `citations_delta`: placeholders in the citation are restored in place.
+//! - everything else (`thinking_delta` and `signature_delta`, which the API signs, `ping`,
+//!   comments, unknown events, malformed data) passes byte for byte, in order.
+//!
+//! ```
+//! use aws_masker::placeholder::{Mapping, Placeholders};
+//! use aws_masker::sse::SseRestorer;
+//!
+//! let keys = Placeholders::new(b"an example secret of at least 32 bytes");
+//! let mut mapping = Mapping::default();
+//! let p = keys.issue(&mut mapping, "VPC", "vpc-a01106c2");
+//! let (a, b) = p.split_at(6);
+//! let delta = |t: &str| format!(
+//!     "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\
+//!      \"delta\":{{\"type\":\"text_delta\",\"text\":\"{t}\"}}}}\n\n");
+//! let stream = format!("{}{}", delta(&format!("in {a}")), delta(&format!("{b}.")));
+//!
+//! let mut sse = SseRestorer::new();
+//! let mut out = Vec::new();
+//! for chunk in stream.as_bytes().chunks(7) {
+//!     sse.feed(&mapping, chunk, &mut out);
+//! }
+//! sse.finish(&mapping, &mut out);
+//! let out = String::from_utf8(out).unwrap();
+//! assert!(out.contains(r#""text":"in ""#) && out.contains(r#""text":"vpc-a01106c2.""#));
+//! assert_eq!(sse.stats().restored, 1);
+//! ```
+
+mod jscan;
+
+use std::ops::Range;
+
+use memchr::{memchr, memchr2};
+
+use crate::placeholder::Mapping;
+use crate::restore::{json_escape_into, restore_into, Escape, RestoreStats, StreamRestorer};
+
+/// Incremental SSE restorer; one per response.
+#[derive(Clone, Debug)]
+pub struct SseRestorer {
+    /// Raw bytes of the event being read.
+    event: Vec<u8>,
+    line_start: usize,
+    /// The last byte seen was a `\r` ending a line: a `\n` right after belongs to it.
+    cr_pending: bool,
+    /// The stream's line ending, for synthesized events.
+    eol: &'static [u8],
+    blocks: Vec<Block>,
+    /// Counts of closed blocks and citations.
+    stats: RestoreStats,
+    malformed: u64,
+    synthesized: u64,
+    data: Vec<u8>,
+    segments: Vec<Segment>,
+    decoded: Vec<u8>,
+    restored: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct Block {
+    index: u64,
+    kind: Kind,
+    restorer: StreamRestorer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Json,
+}
+
+impl Kind {
+    /// Text is decoded from the event's JSON, so a `partial_json` original needs one escape
+    /// here and gets its second when the value is re-encoded.
+    fn escape(self) -> Escape {
+        match self {
+            Kind::Text => Escape::None,
+            Kind::Json => Escape::Json,
+        }
+    }
+
+    fn delta_head(self) -> &'static [u8] {
+        match self {
+            Kind::Text => br#""delta":{"type":"text_delta","text":"#,
+            Kind::Json => br#""delta":{"type":"input_json_delta","partial_json":"#,
+        }
+    }
+}
+
+/// A `data:` line's value: at `joined` in the joined data, at `raw` in the raw event.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    joined: usize,
+    raw: usize,
+    len: usize,
+}
+
+enum Action {
+    Pass,
+    Malformed,
+    Delta {
+        index: u64,
+        kind: Kind,
+        value: Range<usize>,
+    },
+    Citation,
+    Stop {
+        index: u64,
+    },
+    FlushAll,
+}
+
+impl Default for SseRestorer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseRestorer {
+    pub fn new() -> Self {
+        SseRestorer {
+            event: Vec::new(),
+            line_start: 0,
+            cr_pending: false,
+            eol: b"\n",
+            blocks: Vec::new(),
+            stats: RestoreStats::default(),
+            malformed: 0,
+            synthesized: 0,
+            data: Vec::new(),
+            segments: Vec::new(),
+            decoded: Vec::new(),
+            restored: Vec::new(),
+        }
+    }
+
+    /// Appends to `out` every event of `chunk` that is complete, restored.
+    pub fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut rest = chunk;
+        if rest.is_empty() {
+            return;
+        }
+        if std::mem::take(&mut self.cr_pending) {
+            if let Some((b'\n', tail)) = rest.split_first() {
+                self.eol = b"\r\n";
+                if self.event.is_empty() {
+                    // The `\r` ended an event that is already out.
+                    out.push(b'\n');
+                } else {
+                    self.event.push(b'\n');
+                    self.line_start = self.event.len();
+                }
+                rest = tail;
+            }
+        }
+        while let Some(k) = memchr2(b'\n', b'\r', rest) {
+            let (line, after) = rest.split_at(k);
+            let term = match after {
+                [b'\r', b'\n', ..] => 2,
+                [b'\r'] => {
+                    self.cr_pending = true;
+                    1
+                }
+                _ => 1,
+            };
+            self.eol = match (after.first(), term) {
+                (_, 2) => b"\r\n",
+                (Some(b'\r'), _) => b"\r",
+                _ => b"\n",
+            };
+            let blank = line.is_empty() && self.event.len() == self.line_start;
+            self.event.extend_from_slice(line);
+            if !blank {
+                record_field(
+                    &self.event,
+                    self.line_start,
+                    &mut self.data,
+                    &mut self.segments,
+                );
+            }
+            self.event
+                .extend_from_slice(after.get(..term).unwrap_or_default());
+            rest = after.get(term..).unwrap_or_default();
+            if blank {
+                let event = std::mem::take(&mut self.event);
+                self.dispatch(mapping, &event, true, out);
+                self.event = event;
+                self.event.clear();
+                self.data.clear();
+                self.segments.clear();
+            }
+            self.line_start = self.event.len();
+        }
+        self.event.extend_from_slice(rest);
+    }
+
+    /// Appends to `out` what is still held: an event cut short (restored where it can be)
+    /// and held-back text of open blocks. The restorer can then be reused.
+    pub fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        if self.event.len() > self.line_start {
+            record_field(
+                &self.event,
+                self.line_start,
+                &mut self.data,
+                &mut self.segments,
+            );
+        }
+        let event = std::mem::take(&mut self.event);
+        if !event.is_empty() {
+            self.dispatch(mapping, &event, false, out);
+        }
+        self.flush_blocks(mapping, None, out);
+        self.event = event;
+        self.event.clear();
+        self.data.clear();
+        self.segments.clear();
+        self.line_start = 0;
+        self.cr_pending = false;
+    }
+
+    /// Counts so far, over all blocks.
+    pub fn stats(&self) -> RestoreStats {
+        let mut s = self.stats;
+        for b in &self.blocks {
+            s.add(b.restorer.stats());
+        }
+        s
+    }
+
+    /// Events passed through unchanged because their data was not the JSON expected.
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+
+    /// Deltas added to carry held-back text before a block stop or the end.
+    pub fn synthesized(&self) -> u64 {
+        self.synthesized
+    }
+
+    /// Handles one raw event; `complete` is false for an event cut short at the end.
+    fn dispatch(&mut self, mapping: &Mapping, raw: &[u8], complete: bool, out: &mut Vec<u8>) {
+        if self.segments.is_empty() {
+            if !complete {
+                self.flush_blocks(mapping, None, out);
+            }
+            out.extend_from_slice(raw);
+            return;
+        }
+        let action = classify(&self.data);
+        if !complete {
+            let keep = match action {
+                Action::Delta { index, .. } => Some(index),
+                _ => None,
+            };
+            self.flush_blocks(mapping, keep, out);
+        }
+        match action {
+            Action::Pass => out.extend_from_slice(raw),
+            Action::Malformed => {
+                self.malformed += 1;
+                out.extend_from_slice(raw);
+            }
+            Action::Citation => restore_into(raw, mapping, Escape::Json, out, &mut self.stats),
+            Action::Stop { index } => {
+                self.flush_block(mapping, index, out);
+                out.extend_from_slice(raw);
+            }
+            Action::FlushAll => {
+                self.flush_blocks(mapping, None, out);
+                out.extend_from_slice(raw);
+            }
+            Action::Delta { index, kind, value } => {
+                self.delta(mapping, raw, index, kind, value, complete, out);
+            }
+        }
+    }
+
+    /// Restores the text of a `text_delta` / `input_json_delta` through its block's restorer.
+    #[allow(clippy::too_many_arguments)]
+    fn delta(
+        &mut self,
+        mapping: &Mapping,
+        raw: &[u8],
+        index: u64,
+        kind: Kind,
+        value: Range<usize>,
+        complete: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(encoded) = self.data.get(value.clone()) else {
+            self.malformed += 1;
+            out.extend_from_slice(raw);
+            return;
+        };
+        let inner = encoded
+            .get(1..encoded.len().saturating_sub(1))
+            .unwrap_or_default();
+        let held = self
+            .blocks
+            .iter()
+            .any(|b| b.index == index && b.restorer.pending() > 0);
+        if !held && !inner.iter().any(|c| *c == b'A' || *c == b'\\') {
+            // Nothing to restore or hold back: the common case, kept cheap.
+            out.extend_from_slice(raw);
+            return;
+        }
+        self.decoded.clear();
+        if memchr(b'\\', inner).is_some() {
+            match serde_json::from_slice::<String>(encoded) {
+                Ok(s) => self.decoded.extend_from_slice(s.as_bytes()),
+                Err(_) => {
+                    self.malformed += 1;
+                    out.extend_from_slice(raw);
+                    return;
+                }
+            }
+        } else {
+            self.decoded.extend_from_slice(inner);
+        }
+        // A string value never holds a raw line break, so it lies within one data line.
+        let Some(span) = self.raw_span(&value) else {
+            self.malformed += 1;
+            out.extend_from_slice(raw);
+            return;
+        };
+        let pos = match self.blocks.iter().position(|b| b.index == index) {
+            Some(p) if self.blocks.get(p).is_some_and(|b| b.kind == kind) => p,
+            found => {
+                if found.is_some() {
+                    self.flush_block(mapping, index, out);
+                }
+                self.blocks.push(Block {
+                    index,
+                    kind,
+                    restorer: StreamRestorer::new(kind.escape()),
+                });
+                self.blocks.len() - 1
+            }
+        };
+        self.restored.clear();
+        if let Some(block) = self.blocks.get_mut(pos) {
+            block
+                .restorer
+                .feed(mapping, &self.decoded, &mut self.restored);
+            if !complete {
+                block.restorer.finish(mapping, &mut self.restored);
+                self.stats.add(block.restorer.stats());
+                self.blocks.remove(pos);
+            }
+        }
+        if self.restored == self.decoded {
+            out.extend_from_slice(raw);
+            return;
+        }
+        out.extend_from_slice(raw.get(..span.start).unwrap_or_default());
+        out.push(b'"');
+        json_escape_into(&self.restored, out);
+        out.push(b'"');
+        out.extend_from_slice(raw.get(span.end..).unwrap_or_default());
+    }
+
+    /// Where `value` (a range of the joined data) lies in the raw event.
+    fn raw_span(&self, value: &Range<usize>) -> Option<Range<usize>> {
+        let seg = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.joined <= value.start)?;
+        (value.end <= seg.joined + seg.len).then(|| {
+            let start = seg.raw + (value.start - seg.joined);
+            start..start + value.len()
+        })
+    }
+
+    fn flush_block(&mut self, mapping: &Mapping, index: u64, out: &mut Vec<u8>) {
+        if let Some(pos) = self.blocks.iter().position(|b| b.index == index) {
+            let block = self.blocks.remove(pos);
+            self.close(mapping, block, out);
+        }
+    }
+
+    /// Flushes every open block but `keep`.
+    fn flush_blocks(&mut self, mapping: &Mapping, keep: Option<u64>, out: &mut Vec<u8>) {
+        let mut blocks = std::mem::take(&mut self.blocks);
+        for block in blocks.drain(..) {
+            if Some(block.index) == keep {
+                self.blocks.push(block);
+            } else {
+                self.close(mapping, block, out);
+            }
+        }
+    }
+
+    /// Emits a block's held-back text, if any, as a synthesized delta.
+    fn close(&mut self, mapping: &Mapping, mut block: Block, out: &mut Vec<u8>) {
+        self.restored.clear();
+        block.restorer.finish(mapping, &mut self.restored);
+        self.stats.add(block.restorer.stats());
+        if self.restored.is_empty() {
+            return;
+        }
+        self.synthesized += 1;
+        let eol = self.eol;
+        out.extend_from_slice(b"event: content_block_delta");
+        out.extend_from_slice(eol);
+        out.extend_from_slice(br#"data: {"type":"content_block_delta","index":"#);
+        out.extend_from_slice(block.index.to_string().as_bytes());
+        out.push(b',');
+        out.extend_from_slice(block.kind.delta_head());
+        out.push(b'"');
+        json_escape_into(&self.restored, out);
+        out.extend_from_slice(b"\"}}");
+        out.extend_from_slice(eol);
+        out.extend_from_slice(eol);
+    }
+}
+
+/// Records the line starting at `start` of `event` (up to its end) if it is a `data:` field:
+/// its value is appended to `data`, joined with `\n` to earlier ones.
+fn record_field(event: &[u8], start: usize, data: &mut Vec<u8>, segments: &mut Vec<Segment>) {
+    let line = event.get(start..).unwrap_or_default();
+    let Some(value) = line.strip_prefix(b"data") else {
+        return;
+    };
+    let value_at = match value {
+        [] => 4,
+        [b':', b' ', ..] => 6,
+        [b':', ..] => 5,
+        _ => return,
+    };
+    if !segments.is_empty() {
+        data.push(b'\n');
+    }
+    let value = line.get(value_at..).unwrap_or_default();
+    segments.push(Segment {
+        joined: data.len(),
+        raw: start + value_at,
+        len: value.len(),
+    });
+    data.extend_from_slice(value);
+}
+
+/// Decides what an event's data calls for.
+fn classify(data: &[u8]) -> Action {
+    let (mut ty, mut index, mut delta) = (None, None, None);
+    let end = jscan::members(data, 0, |key, value| match key {
+        b"type" => ty = Some(value),
+        b"index" => index = Some(value),
+        b"delta" => delta = Some(value),
+        _ => {}
+    });
+    if end.map(|e| jscan::skip_ws(data, e)) != Some(data.len()) {
+        return Action::Malformed;
+    }
+    let field = |r: Option<Range<usize>>| r.and_then(|r| data.get(r));
+    let index = field(index)
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse::<u64>().ok());
+    match field(ty) {
+        Some(br#""content_block_delta""#) => {
+            let (Some(index), Some(delta)) = (index, delta) else {
+                return Action::Malformed;
+            };
+            let (mut dtype, mut text, mut partial) = (None, None, None);
+            let parsed = jscan::members(data, delta.start, |key, value| match key {
+                b"type" => dtype = Some(value),
+                b"text" => text = Some(value),
+                b"partial_json" => partial = Some(value),
+                _ => {}
+            });
+            if parsed.is_none() {
+                return Action::Malformed;
+            }
+            let string = |r: Option<Range<usize>>| r.filter(|r| data.get(r.start) == Some(&b'"'));
+            let (kind, value) = match field(dtype) {
+                Some(br#""text_delta""#) => (Kind::Text, string(text)),
+                Some(br#""input_json_delta""#) => (Kind::Json, string(partial)),
+                Some(br#""citations_delta""#) => return Action::Citation,
+                _ => return Action::Pass,
+            };
+            match value {
+                Some(value) => Action::Delta { index, kind, value },
+                None => Action::Malformed,
+            }
+        }
+        Some(br#""content_block_stop""#) => match index {
+            Some(index) => Action::Stop { index },
+            None => Action::Malformed,
+        },
+        Some(br#""message_delta""# | br#""message_stop""# | br#""error""#) => Action::FlushAll,
+        _ => Action::Pass,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! Just enough JSON scanning to find the byte span of a member's value without decoding the
+//! rest: SSE events that need a change are re-emitted with only that span replaced.
+
+use std::ops::Range;
+
+pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// With `b[i] == '"'`, the index just past the closing quote.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    // Keys and delta texts are short: a plain loop beats a vectorised search's setup here.
+    let mut j = i + 1;
+    loop {
+        match b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+}
+
+/// The index just past the value starting at `i`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let n = b
+                .get(i..)?
+                .iter()
+                .take_while(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .count();
+            (n > 0).then_some(i + n)
+        }
+    }
+}
+
+/// Calls `f(raw key, value span)` for each member of the object starting at `start` (after
+/// optional whitespace); returns the index just past the object, or `None` if it is malformed.
+/// Keys are compared raw: an escaped key never equals a plain one.
+pub(super) fn members(
+    b: &[u8],
+    start: usize,
+    mut f: impl FnMut(&[u8], Range<usize>),
+) -> Option<usize> {
+    let mut i = skip_ws(b, start);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        let key_end = string_end(b, i)?;
+        let key = b.get(i + 1..key_end - 1)?;
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let end = value_end(b, i)?;
+        f(key, i..end);
+        i = skip_ws(b, end);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(s: &str) -> Option<Vec<(String, String)>> {
+        let mut v = Vec::new();
+        let end = members(s.as_bytes(), 0, |k, r| {
+            v.push((String::from_utf8(k.to_vec()).unwrap(), s[r].to_owned()))
+        })?;
+        (skip_ws(s.as_bytes(), end) == s.len()).then_some(v)
+    }
+
+    #[test]
+    fn spans() {
+        let got = collect(r#" { "a" : "x\"}" , "b":{"c":[1,"]"]},"d":12 ,"e":true}"#).unwrap();
+        let want = [
+            ("a", r#""x\"}""#),
+            ("b", r#"{"c":[1,"]"]}"#),
+            ("d", "12"),
+            ("e", "true"),
+        ];
+        assert_eq!(got.len(), want.len());
+        for ((k, v), (wk, wv)) in got.iter().zip(want) {
+            assert_eq!((k.as_str(), v.as_str()), (wk, wv));
+        }
+        assert_eq!(collect("{}").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn malformed() {
+        for s in [
+            r#"{"a":"x"#,
+            r#"{"a" "x"}"#,
+            r#"{"a":}"#,
+            r#"["a"]"#,
+            r#"{"a":{"b":1}"#,
+            "",
+            r#"{"a":1"#,
+            r#"{"a":"\"#,
+        ] {
+            assert!(collect(s).is_none(), "{s}");
+        }
+    }
+}
