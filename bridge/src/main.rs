@@ -1,1 +1,124 @@
-fn main() {}
+//! `aws-masker-bridge`: the HTTP sidecar through which the aws-masker filter stores and looks
+//! up placeholder mappings in Redis or AWS ElastiCache (Kong's WasmX gives filters no sockets,
+//! only HTTP dispatches). The filter sends its Redis settings in every call, so the bridge
+//! itself needs none; `--allow-redis` restricts which endpoints those settings may name.
+//!
+//! ```text
+//! aws-masker-bridge --listen 127.0.0.1:7380 --allow-redis redis.internal:6379
+//! curl -s 127.0.0.1:7380/v1/mappings -d '{"profile":{"host":"redis.internal"},"ttl":60,
+//!      "store":[{"placeholder":"AWS_EC2_ABCDEFGHIJKLM","original":"i-0b263919b6498b123"}]}'
+//! {"stored":1,"refreshed":0,"conflicts":[],"found":[]}
+//! ```
+
+mod backend;
+mod cli;
+mod metrics;
+mod restore;
+mod server;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use backend::{Pool, PoolSettings};
+use cli::{Command, RedisOptions, RestoreOptions};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args, |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aws-masker-bridge: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    // One provider for every TLS connection; an error only means one is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aws-masker-bridge: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("aws-masker-bridge {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Serve(options) => {
+            let settings = match pool_settings(&options.redis, options.max_profiles) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("aws-masker-bridge: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let state = Arc::new(server::State {
+                pool: Pool::new(settings),
+                metrics: metrics::Metrics::default(),
+                options,
+            });
+            match runtime.block_on(server::serve(state)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("aws-masker-bridge: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Restore(options) => match runtime.block_on(run_restore(&options)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("aws-masker-bridge restore: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn pool_settings(redis: &RedisOptions, max_profiles: usize) -> Result<PoolSettings, String> {
+    let ca_pem = match &redis.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| format!("cannot read --redis-ca-file {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(PoolSettings {
+        ca_pem,
+        timeout: redis.timeout,
+        max_profiles,
+    })
+}
+
+async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error::Error>> {
+    let profile = restore::read_profile(&options.profile_file)?;
+    let text = std::fs::read(&options.input)
+        .map_err(|e| format!("cannot read {}: {e}", options.input.display()))?;
+    let json = restore::is_json(options.format, &options.input, &text);
+    let pool = Pool::new(pool_settings(&options.redis, 1)?);
+    let backend = pool.get(&profile).await?;
+    let (out, summary) = restore::restore(&backend, &text, json).await?;
+    match &options.output {
+        Some(path) => std::fs::write(path, &out).map_err(restore::RestoreError::Write)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .lock()
+                .write_all(&out)
+                .map_err(restore::RestoreError::Write)?;
+        }
+    }
+    eprintln!(
+        "restored {} occurrences of {} known placeholders; {} unknown occurrences left",
+        summary.replaced, summary.known, summary.unknown
+    );
+    Ok(())
+}

@@ -1,0 +1,739 @@
+//! The bridge against real `redis-server` processes, over real HTTP on 127.0.0.1.
+// Helpers of this test crate fail loudly like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use redis::Commands;
+use serde_json::json;
+
+const ORIGINAL: &str = "i-0b263919b6498b123";
+const PASSWORD: &str = "pw-Plain-7f3a";
+
+fn plain_profile(port: u16, password: &str) -> serde_json::Value {
+    json!({"redis_type": "traditional", "host": "127.0.0.1", "port": port, "password": password})
+}
+
+#[test]
+fn store_semantics_lookup_and_http_surface() {
+    let redis = Redis::start(&["--requirepass", PASSWORD]);
+    let bridge = Bridge::start(&[]);
+    let profile = plain_profile(redis.port, PASSWORD);
+    let p1 = placeholder("EC2", 1);
+    let p2 = placeholder("BUCKET", 2);
+    let unknown = placeholder("EC2", 3);
+
+    // New key: stored, with the TTL asked for.
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 600, &[(p1.clone(), ORIGINAL.into())], &[]),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        json(&body),
+        json!({"stored":1,"refreshed":0,"conflicts":[],"found":[]})
+    );
+    let mut conn = redis.conn(Some(PASSWORD));
+    let key = format!("aws-masker:v1:{p1}");
+    assert_eq!(conn.get::<_, String>(&key).unwrap(), ORIGINAL);
+    let ttl: i64 = conn.ttl(&key).unwrap();
+    assert!((590..=600).contains(&ttl), "ttl {ttl}");
+
+    // Same original again: refreshed (TTL reset), not rewritten.
+    let _: bool = conn.expire(&key, 5).unwrap();
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(
+            &profile,
+            600,
+            &[
+                (p1.clone(), ORIGINAL.into()),
+                (p2.clone(), "my-bucket \"q\"".into()),
+            ],
+            &[p1.clone(), unknown.clone()],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["stored"], 1);
+    assert_eq!(v["refreshed"], 1);
+    assert_eq!(
+        v["found"],
+        json!([{"placeholder": p1, "original": ORIGINAL}])
+    );
+    assert!(conn.ttl::<_, i64>(&key).unwrap() > 500);
+
+    // A different original is a conflict and leaves the key alone.
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(
+            &profile,
+            600,
+            &[(p1.clone(), "i-0ffffffffffffffff".into())],
+            std::slice::from_ref(&p2),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["conflicts"], json!([p1]));
+    assert_eq!(v["stored"], 0);
+    assert_eq!(
+        v["found"],
+        json!([{"placeholder": p2, "original": "my-bucket \"q\""}])
+    );
+    assert_eq!(conn.get::<_, String>(&key).unwrap(), ORIGINAL);
+
+    // A batch of 100 in one call.
+    let batch: Vec<(String, String)> = (100..200)
+        .map(|i| (placeholder("EC2", i), format!("i-{i:017x}")))
+        .collect();
+    let lookup: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &batch, &lookup),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["stored"], 100, "{body}");
+    assert_eq!(v["found"].as_array().unwrap().len(), 100);
+
+    // Wrong password: a clear code, no connection cached.
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(
+            &plain_profile(redis.port, "wrong"),
+            60,
+            &[],
+            std::slice::from_ref(&p1),
+        ),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_auth"),
+        "{body}"
+    );
+
+    // Unknown host, closed port.
+    let mut bad = plain_profile(redis.port, PASSWORD);
+    bad["host"] = json!("no-such-host.invalid");
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&bad, 60, &[], &[]));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_unknown_host"),
+        "{body}"
+    );
+    let closed = plain_profile(free_port(), PASSWORD);
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&closed, 60, &[], &[]));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_unreachable"),
+        "{body}"
+    );
+
+    // Malformed, invalid, oversized, wrong method, unknown path.
+    let (status, body) = bridge.post("/v1/mappings", "{not json");
+    assert_eq!((status, error_code(&body).as_str()), (400, "bad_request"));
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &[], &["AWS_REGION".into()]),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "bad_request"),
+        "{body}"
+    );
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    let (status, body) = bridge.post("/v1/mappings", &big);
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (413, "payload_too_large")
+    );
+    let (status, body) = bridge.get("/v1/mappings");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (405, "method_not_allowed")
+    );
+    assert_eq!(bridge.get("/nope").0, 404);
+
+    // Health, readiness, metrics.
+    assert_eq!(bridge.get("/healthz"), (200, "ok\n".to_string()));
+    let (status, body) = bridge.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["checked"], 1);
+    let (status, body) = bridge.post("/readyz", &json!({"profile": profile}).to_string());
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = bridge.post(
+        "/readyz",
+        &json!({"profile": plain_profile(redis.port, "wrong")}).to_string(),
+    );
+    assert_eq!((status, error_code(&body).as_str()), (502, "redis_auth"));
+    let (_, metrics) = bridge.get("/metrics");
+    assert!(
+        metrics.contains("aws_masker_bridge_stored_total 102"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aws_masker_bridge_conflicts_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aws_masker_bridge_errors_total{code=\"redis_auth\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aws_masker_bridge_mappings_duration_seconds_count"),
+        "{metrics}"
+    );
+
+    // Logs: one JSON line per request, with counts and never values or secrets.
+    let logs = bridge.logs();
+    for secret in [ORIGINAL, PASSWORD, "my-bucket", "wrong"] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
+    }
+    let requests: Vec<serde_json::Value> = logs
+        .lines()
+        .map(json)
+        .filter(|l| l["msg"] == "request")
+        .collect();
+    assert!(requests.len() >= 15, "{logs}");
+    assert!(requests
+        .iter()
+        .any(|l| l["stored"] == 100 && l["status"] == 200));
+}
+
+#[test]
+fn allow_list_refuses_other_endpoints() {
+    let allowed = Redis::start(&[]);
+    let other = Redis::start(&[]);
+    let bridge = Bridge::start(&["--allow-redis", &format!("127.0.0.1:{}", allowed.port)]);
+    let p = placeholder("EC2", 7);
+    let store = [(p.clone(), ORIGINAL.to_string())];
+    let profile = |port: u16| json!({"host": "127.0.0.1", "port": port});
+
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile(allowed.port), 60, &store, &[]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile(other.port), 60, &store, &[]),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (403, "endpoint_not_allowed"),
+        "{body}"
+    );
+    let (status, _) = bridge.post(
+        "/readyz",
+        &json!({"profile": profile(other.port)}).to_string(),
+    );
+    assert_eq!(status, 403);
+    let mut conn = other.conn(None);
+    let keys: Vec<String> = conn.keys("*").unwrap();
+    assert!(
+        keys.is_empty(),
+        "the refused endpoint was written: {keys:?}"
+    );
+    // The same port under another host name is not the allowed endpoint either.
+    let mut by_name = profile(allowed.port);
+    by_name["host"] = json!("localhost");
+    let (status, _) = bridge.post("/v1/mappings", &mappings_body(&by_name, 60, &store, &[]));
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn tls_verification_on_off_and_wrong_ca() {
+    let certs = Certs::generate();
+    let mut args: Vec<String> = certs.redis_args();
+    args.extend(["--requirepass".into(), "tls-token".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let redis = Redis::start(&args);
+    let good = Bridge::start(&["--redis-ca-file", &certs.file("ca.pem")]);
+    let wrong = Bridge::start(&["--redis-ca-file", &certs.file("other-ca.pem")]);
+    let builtin_roots = Bridge::start(&[]);
+    let p = placeholder("EC2", 11);
+    let profile = |verify: bool| {
+        json!({"redis_type": "managed", "host": "127.0.0.1", "port": redis.port,
+               "ssl_enabled": true, "ssl_verify": verify, "auth_token": "tls-token"})
+    };
+    let store = [(p.clone(), ORIGINAL.to_string())];
+
+    let (status, body) = good.post(
+        "/v1/mappings",
+        &mappings_body(&profile(true), 60, &store, std::slice::from_ref(&p)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["stored"], 1);
+
+    for bridge in [&wrong, &builtin_roots] {
+        let (status, body) = bridge.post(
+            "/v1/mappings",
+            &mappings_body(&profile(true), 60, &store, &[]),
+        );
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (502, "redis_tls"),
+            "{body}"
+        );
+        // Verification off: the same server is accepted (explicit opt-out).
+        let (status, body) = bridge.post(
+            "/v1/mappings",
+            &mappings_body(&profile(false), 60, &store, std::slice::from_ref(&p)),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(json(&body)["found"][0]["original"], ORIGINAL);
+    }
+
+    let mut bad_token = profile(true);
+    bad_token["auth_token"] = json!("nope");
+    let (status, body) = good.post("/v1/mappings", &mappings_body(&bad_token, 60, &store, &[]));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_auth"),
+        "{body}"
+    );
+    // Plain TCP to a TLS port fails rather than hangs.
+    let plain = json!({"host": "127.0.0.1", "port": redis.port, "password": "tls-token"});
+    let (status, body) = good.post("/v1/mappings", &mappings_body(&plain, 60, &store, &[]));
+    assert!(status >= 500, "{status} {body}");
+}
+
+#[test]
+fn acl_user_with_token_like_elasticache_rbac() {
+    let redis = Redis::start(&[]);
+    let mut admin = redis.conn(None);
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "masker",
+            "on",
+            ">rbac-token",
+            "~aws-masker:v1:*",
+            "resetchannels",
+        ])
+        .arg(&["+get", "+set", "+expire", "+eval", "+evalsha", "+ping"])
+        .query(&mut admin)
+        .unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "reader",
+            "on",
+            ">read-token",
+            "~*",
+            "+get",
+            "+ping",
+        ])
+        .query(&mut admin)
+        .unwrap();
+    let bridge = Bridge::start(&[]);
+    let profile = |user: &str, token: &str| {
+        json!({"redis_type": "managed", "host": "127.0.0.1", "port": redis.port,
+               "user": user, "auth_token": token})
+    };
+    let p = placeholder("ARN_IAM_ROLE", 5);
+    let store = [(
+        p.clone(),
+        "arn:aws:iam::123456789012:role/deploy".to_string(),
+    )];
+
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(
+            &profile("masker", "rbac-token"),
+            60,
+            &store,
+            std::slice::from_ref(&p),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(
+        (v["stored"].clone(), v["found"].as_array().unwrap().len()),
+        (json!(1), 1)
+    );
+
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile("masker", "bad"), 60, &store, &[]),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_auth"),
+        "{body}"
+    );
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile("nobody", "rbac-token"), 60, &store, &[]),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_auth"),
+        "{body}"
+    );
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile("reader", "read-token"), 60, &store, &[]),
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_permission"),
+        "{body}"
+    );
+}
+
+fn cluster_profile(seed: u16, token: &str, tls: bool) -> serde_json::Value {
+    json!({"redis_type": "managed", "host": "127.0.0.1", "port": seed, "auth_token": token,
+           "ssl_enabled": tls, "cluster_mode": true,
+           "cluster_endpoint": format!("127.0.0.1:{seed}")})
+}
+
+fn check_cluster(cluster: &Cluster, certs: Option<&Certs>, bridge: &Bridge) {
+    let ports = cluster.ports();
+    let tls = certs.is_some();
+    let batch: Vec<(String, String)> = (0..300)
+        .map(|i| (placeholder("EC2", 1000 + i), format!("i-{i:017x}")))
+        .collect();
+    let lookup: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
+    // The configuration endpoint is one node; the client discovers the others.
+    let profile = cluster_profile(ports[0], &cluster.token, tls);
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &batch, &[]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["stored"], 300);
+    let sizes = cluster.sizes(certs);
+    assert_eq!(sizes.iter().sum::<usize>(), 300, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|n| *n > 50),
+        "keys not spread over slots: {sizes:?}"
+    );
+
+    // Seeding from another node gives the same view; refreshes and lookups cross slots.
+    let profile = cluster_profile(ports[2], &cluster.token, tls);
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &batch, &lookup),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v = json(&body);
+    assert_eq!(v["refreshed"], 300);
+    assert_eq!(v["found"].as_array().unwrap().len(), 300);
+    let bad = cluster_profile(ports[1], "wrong", tls);
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&bad, 60, &batch, &[]));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (502, "redis_auth"),
+        "{body}"
+    );
+}
+
+#[test]
+fn three_master_cluster_spreads_keys_and_follows_redirects() {
+    let cluster = Cluster::start("cluster-token", None);
+    let bridge = Bridge::start(&[]);
+    check_cluster(&cluster, None, &bridge);
+
+    // A slot migrated under the client: ASK while migrating, MOVED after; both followed.
+    let p = placeholder("EC2", 1000);
+    let key = format!("aws-masker:v1:{p}");
+    let mut admin = cluster.nodes[0].conn(Some("cluster-token"));
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&key)
+        .query(&mut admin)
+        .unwrap();
+    let owner = cluster
+        .nodes
+        .iter()
+        .find(|n| {
+            let count: usize = redis::cmd("CLUSTER")
+                .arg("COUNTKEYSINSLOT")
+                .arg(slot)
+                .query(&mut n.conn(Some("cluster-token")))
+                .unwrap();
+            count > 0
+        })
+        .unwrap();
+    let target = cluster.nodes.iter().find(|n| n.port != owner.port).unwrap();
+    let (owner_id, target_id) = (node_id(owner), node_id(target));
+    let setslot = |node: &Redis, state: &str, id: &str| {
+        let _: () = redis::cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg(state)
+            .arg(id)
+            .query(&mut node.conn(Some("cluster-token")))
+            .unwrap();
+    };
+    setslot(target, "IMPORTING", &owner_id);
+    setslot(owner, "MIGRATING", &target_id);
+    let mut owner_conn = owner.conn(Some("cluster-token"));
+    let keys: Vec<String> = redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(slot)
+        .arg(1000)
+        .query(&mut owner_conn)
+        .unwrap();
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1")
+        .arg(target.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("AUTH")
+        .arg("cluster-token")
+        .arg("KEYS")
+        .arg(&keys)
+        .query(&mut owner_conn)
+        .unwrap();
+    // Mid-migration the owner answers ASK for keys it no longer holds.
+    let profile = cluster_profile(cluster.ports()[0], "cluster-token", false);
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
+    for node in &cluster.nodes {
+        setslot(node, "NODE", &target_id);
+    }
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
+}
+
+fn node_id(node: &Redis) -> String {
+    redis::cmd("CLUSTER")
+        .arg("MYID")
+        .query(&mut node.conn(Some("cluster-token")))
+        .unwrap()
+}
+
+#[test]
+fn three_master_cluster_over_tls() {
+    let certs = Certs::generate();
+    let cluster = Cluster::start("tls-cluster-token", Some(&certs));
+    let bridge = Bridge::start(&["--redis-ca-file", &certs.file("ca.pem")]);
+    check_cluster(&cluster, Some(&certs), &bridge);
+}
+
+#[test]
+fn redis_killed_and_restarted_under_load() {
+    let mut redis = Redis::start(&["--requirepass", PASSWORD]);
+    let bridge = Bridge::start(&["--redis-timeout-ms", "300"]);
+    let profile = plain_profile(redis.port, PASSWORD);
+    let port = bridge.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let worker = {
+        let stop = stop.clone();
+        let profile = profile.clone();
+        std::thread::spawn(move || {
+            let mut outcomes = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let p = placeholder("EC2", 5000 + i);
+                let body = mappings_body(&profile, 60, &[(p, format!("i-{i:017x}"))], &[]);
+                let (status, body) = http(port, "POST", "/v1/mappings", &body);
+                let code = if status == 200 {
+                    String::new()
+                } else {
+                    error_code(&body)
+                };
+                outcomes.push((Instant::now(), status, code));
+                i += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            outcomes
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    redis.kill();
+    let killed = Instant::now();
+    std::thread::sleep(Duration::from_millis(700));
+    redis.restart();
+    let restarted = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let outcomes = worker.join().unwrap();
+
+    let before = outcomes.iter().filter(|o| o.0 < killed).count();
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.1 != 200).collect();
+    assert!(before > 5 && outcomes.iter().filter(|o| o.0 < killed).all(|o| o.1 == 200));
+    assert!(!failed.is_empty(), "no failure seen while redis was down");
+    for (_, status, code) in &failed {
+        assert!(
+            matches!(
+                code.as_str(),
+                "redis_unreachable" | "redis_timeout" | "redis_error"
+            ),
+            "{status} {code}"
+        );
+    }
+    // Traffic recovers: everything from one second after the restart succeeds.
+    let late: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.0 > restarted + Duration::from_millis(1000))
+        .collect();
+    assert!(!late.is_empty());
+    assert!(
+        late.iter().all(|o| o.1 == 200),
+        "{:?}",
+        late.iter().map(|o| (o.1, &o.2)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn restore_subcommand_rewrites_a_results_file() {
+    let redis = Redis::start(&["--requirepass", PASSWORD]);
+    let bridge = Bridge::start(&[]);
+    let profile = plain_profile(redis.port, PASSWORD);
+    let p1 = placeholder("EC2", 21);
+    let p2 = placeholder("S3_URI", 22);
+    let unknown = placeholder("EC2", 23);
+    let tricky = "s3://bucket/key with \"quotes\" and \\ slash";
+    let (status, body) = bridge.post(
+        "/v1/mappings",
+        &mappings_body(
+            &profile,
+            600,
+            &[(p1.clone(), ORIGINAL.into()), (p2.clone(), tricky.into())],
+            &[],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let dir = TempDir::new("restore");
+    let results = [
+        json!({"custom_id": "a", "result": {"message": {"content": [{"type": "text", "text": format!("{p1} reads {p2}")}]}}}),
+        json!({"custom_id": "b", "result": {"message": {"content": [{"type": "text", "text": format!("{unknown} and {p1}")}]}}}),
+    ];
+    let input: String = results.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(dir.path("results.jsonl"), &input).unwrap();
+    std::fs::write(dir.path("profile.json"), profile.to_string()).unwrap();
+    let out = std::process::Command::new(BRIDGE)
+        .args(["restore", "--profile-file"])
+        .arg(dir.path("profile.json"))
+        .arg("--in")
+        .arg(dir.path("results.jsonl"))
+        .arg("--out")
+        .arg(dir.path("restored.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("restored 3 occurrences of 2 known placeholders; 1 unknown"),
+        "{stderr}"
+    );
+    let restored = std::fs::read_to_string(dir.path("restored.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = restored.lines().map(json).collect();
+    let text = |i: usize| {
+        lines[i]["result"]["message"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(text(0), format!("{ORIGINAL} reads {tricky}"));
+    assert_eq!(text(1), format!("{unknown} and {ORIGINAL}"));
+
+    // A wrong password is an error, not an unchanged copy.
+    std::fs::write(
+        dir.path("bad.json"),
+        plain_profile(redis.port, "wrong").to_string(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BRIDGE)
+        .args(["restore", "--profile-file"])
+        .arg(dir.path("bad.json"))
+        .arg("--in")
+        .arg(dir.path("results.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("redis_auth"));
+}
+
+#[test]
+fn sigterm_stops_the_bridge_cleanly() {
+    let mut bridge = Bridge::start(&[]);
+    assert_eq!(bridge.get("/healthz").0, 200);
+    assert!(
+        bridge.terminate(Duration::from_secs(5)),
+        "bridge did not exit 0 on SIGTERM"
+    );
+    let logs = bridge.logs();
+    assert!(
+        logs.contains("\"signal\":\"SIGTERM\"") && logs.contains("\"stopped\""),
+        "{logs}"
+    );
+}
+
+#[test]
+fn listens_on_a_unix_socket_like_bridge_address_unix() {
+    let redis = Redis::start(&[]);
+    let dir = TempDir::new("unix");
+    let socket = dir.path("bridge.sock");
+    // A stale socket file from an earlier run must not block startup.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let mut child = std::process::Command::new(BRIDGE)
+        .arg("--listen")
+        .arg(format!("unix:{}", socket.display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let stream = loop {
+        if let Ok(s) = std::os::unix::net::UnixStream::connect(&socket) {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no unix socket");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let p = placeholder("EC2", 77);
+    let body = mappings_body(
+        &json!({"port": redis.port}),
+        60,
+        &[(p.clone(), ORIGINAL.into())],
+        &[],
+    );
+    let (status, answer) = http_on(stream, "POST", "/v1/mappings", &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(json(&answer)["stored"], 1);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    assert!(!socket.exists(), "socket file left behind");
+}
+
+#[test]
+fn a_frozen_redis_is_a_timeout_not_a_hang() {
+    let redis = Redis::start(&[]);
+    let bridge = Bridge::start(&["--redis-timeout-ms", "200"]);
+    let profile = json!({"port": redis.port});
+    let p = placeholder("EC2", 88);
+    let store = [(p.clone(), ORIGINAL.to_string())];
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    assert_eq!(status, 200, "{body}");
+
+    redis.signal("STOP");
+    let start = Instant::now();
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    let took = start.elapsed();
+    redis.signal("CONT");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (504, "redis_timeout"),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["refreshed"], 1);
+}
