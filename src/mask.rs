@@ -1,1 +1,409 @@
-//! TODO: being written.
+//! Masking a request body: every identifier the scanner finds in a string the rules let
+//! change is replaced by its placeholder, in one pass that copies everything else as it was.
+//!
+//! JSON bodies are walked with [`crate::json`] (Messages API rules, JSON inside strings);
+//! text bodies are scanned whole. The original recorded for a placeholder is the decoded
+//! value; the replaced span is the raw (possibly escaped) text it came from. A placeholder
+//! needs no escaping at any level, so the output is valid JSON whenever the input was.
+//!
+//! ```
+//! use aws_masker::detect::{Finding, KindId, Scan};
+//! use aws_masker::mask::{BodyFormat, Masker};
+//! use aws_masker::placeholder::Placeholders;
+//!
+//! /// Finds the word "secret".
+//! struct Secrets;
+//! impl Scan for Secrets {
+//!     fn scan(&self, text: &str, _key: Option<&str>, out: &mut Vec<Finding>) {
+//!         out.extend(text.match_indices("secret").map(|(start, s)| Finding {
+//!             start,
+//!             end: start + s.len(),
+//!             kind: KindId(0),
+//!         }));
+//!     }
+//!     fn label(&self, _kind: KindId) -> &str {
+//!         "SECRET"
+//!     }
+//! }
+//!
+//! let masker = Masker::new(Secrets, Placeholders::new(b"an example secret of 32 bytes or more"), 1 << 20);
+//! let body = br#"{"model":"secret","messages":[{"role":"user","content":"my secret"}]}"#;
+//! let masked = masker.mask(body, BodyFormat::Json).unwrap();
+//! let out = String::from_utf8(masked.body.unwrap()).unwrap();
+//! let (placeholder, original) = masked.mapping.iter().next().unwrap();
+//! assert_eq!(original, "secret");
+//! // `model` is never changed; the message text is.
+//! assert_eq!(out, format!(r#"{{"model":"secret","messages":[{{"role":"user","content":"my {placeholder}"}}]}}"#));
+//! assert_eq!(masked.counts.get("SECRET"), 1);
+//! ```
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::detect::{Finding, KindId, Scan};
+use crate::json::{Document, JsonError, Role, Site, Visitor, WalkOptions};
+use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, Placeholders, PREFIX};
+
+/// How to read a request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// A Messages API JSON body (`/v1/messages`, `count_tokens`, `batches`).
+    Json,
+    /// Anything else that is text: scanned whole.
+    Text,
+}
+
+/// Why a body cannot be masked. Messages carry numbers only, never body content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskError {
+    TooLarge { len: usize, max: usize },
+    InvalidJson { offset: usize, what: &'static str },
+    InvalidUtf8 { offset: usize },
+    TooDeep { offset: usize, max: usize },
+}
+
+impl MaskError {
+    /// A stable code for replies, logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MaskError::TooLarge { .. } => "body_too_large",
+            MaskError::InvalidJson { .. } => "invalid_json",
+            MaskError::InvalidUtf8 { .. } => "invalid_utf8",
+            MaskError::TooDeep { .. } => "nesting_too_deep",
+        }
+    }
+}
+
+impl std::fmt::Display for MaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaskError::TooLarge { len, max } => {
+                write!(f, "body of {len} bytes is over the limit of {max} bytes")
+            }
+            MaskError::InvalidJson { offset, what } => {
+                write!(f, "invalid json at byte {offset}: {what}")
+            }
+            MaskError::InvalidUtf8 { offset } => write!(f, "invalid utf-8 at byte {offset}"),
+            MaskError::TooDeep { offset, max } => {
+                write!(f, "json nested deeper than {max} levels at byte {offset}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MaskError {}
+
+impl From<JsonError> for MaskError {
+    fn from(e: JsonError) -> Self {
+        match e {
+            JsonError::Syntax { offset, what } => MaskError::InvalidJson { offset, what },
+            JsonError::Utf8 { offset } => MaskError::InvalidUtf8 { offset },
+            JsonError::TooDeep { offset, max } => MaskError::TooDeep { offset, max },
+            JsonError::TooLarge { len, max } => MaskError::TooLarge { len, max },
+        }
+    }
+}
+
+/// Identifiers masked, per kind label.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Sorted by label.
+    by_label: Vec<(String, u32)>,
+}
+
+impl Counts {
+    /// How many identifiers of kind `label` were masked.
+    pub fn get(&self, label: &str) -> u32 {
+        self.by_label
+            .iter()
+            .find(|(l, _)| l == label)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// All identifiers masked.
+    pub fn total(&self) -> u32 {
+        self.by_label.iter().map(|(_, n)| n).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_label.is_empty()
+    }
+
+    /// (label, count) pairs, sorted by label.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.by_label.iter().map(|(l, n)| (l.as_str(), *n))
+    }
+}
+
+/// The result of masking one body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Masked {
+    /// The masked body, or `None` when nothing was found (send the body as it was).
+    pub body: Option<Vec<u8>>,
+    /// The placeholders issued for this body.
+    pub mapping: Mapping,
+    pub counts: Counts,
+    /// Placeholder-shaped tokens already in the body (pasted from an earlier answer), sorted
+    /// and without duplicates, so their originals can be looked up for the response.
+    pub seen_placeholders: Vec<String>,
+}
+
+/// Masks request bodies with a scanner and a placeholder generator.
+#[derive(Debug)]
+pub struct Masker<S> {
+    scanner: S,
+    placeholders: Placeholders,
+    max_body_bytes: usize,
+}
+
+impl<S: Scan> Masker<S> {
+    pub fn new(scanner: S, placeholders: Placeholders, max_body_bytes: usize) -> Self {
+        Masker {
+            scanner,
+            placeholders,
+            max_body_bytes,
+        }
+    }
+
+    pub fn scanner(&self) -> &S {
+        &self.scanner
+    }
+
+    /// Masks `body`. An error means the body must not be forwarded.
+    pub fn mask(&self, body: &[u8], format: BodyFormat) -> Result<Masked, MaskError> {
+        if body.len() > self.max_body_bytes {
+            return Err(MaskError::TooLarge {
+                len: body.len(),
+                max: self.max_body_bytes,
+            });
+        }
+        let mut issuer = Issuer::new(&self.scanner, &self.placeholders);
+        match format {
+            BodyFormat::Json => {
+                let doc = Document::parse(body)?;
+                doc.walk(WalkOptions::default(), &mut issuer);
+            }
+            BodyFormat::Text => {
+                let text = std::str::from_utf8(body).map_err(|e| MaskError::InvalidUtf8 {
+                    offset: e.valid_up_to(),
+                })?;
+                issuer.scan(text, None, |r| r);
+            }
+        }
+        Ok(issuer.finish(body))
+    }
+}
+
+/// Replace `body[start..end]` with issued placeholder number `placeholder`.
+#[derive(Clone, Copy, Debug)]
+struct Edit {
+    start: usize,
+    end: usize,
+    placeholder: usize,
+}
+
+/// Scans texts, issues placeholders and records the edits, in body order.
+struct Issuer<'m, S> {
+    scanner: &'m S,
+    placeholders: &'m Placeholders,
+    mapping: Mapping,
+    findings: Vec<Finding>,
+    spans: Vec<(usize, usize, KindId)>,
+    issued: Vec<String>,
+    /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once.
+    cache: HashMap<String, (KindId, usize)>,
+    edits: Vec<Edit>,
+    counts: Vec<(KindId, u32)>,
+}
+
+impl<'m, S: Scan> Issuer<'m, S> {
+    fn new(scanner: &'m S, placeholders: &'m Placeholders) -> Self {
+        Issuer {
+            scanner,
+            placeholders,
+            mapping: Mapping::default(),
+            findings: Vec::new(),
+            spans: Vec::new(),
+            issued: Vec::new(),
+            cache: HashMap::new(),
+            edits: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Scans `text`; `to_raw` maps a range of it to the body bytes it came from.
+    fn scan(
+        &mut self,
+        text: &str,
+        key: Option<&str>,
+        to_raw: impl Fn(Range<usize>) -> Range<usize>,
+    ) {
+        self.findings.clear();
+        self.scanner.scan(text, key, &mut self.findings);
+        if self.findings.is_empty() {
+            return;
+        }
+        let mut spans = std::mem::take(&mut self.spans);
+        sanitize(text, &self.findings, &mut spans);
+        for &(start, end, kind) in &spans {
+            let Some(original) = text.get(start..end) else {
+                continue;
+            };
+            let placeholder = self.placeholder(kind, original);
+            let raw = to_raw(start..end);
+            self.edits.push(Edit {
+                start: raw.start,
+                end: raw.end,
+                placeholder,
+            });
+            match self.counts.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, n)) => *n += 1,
+                None => self.counts.push((kind, 1)),
+            }
+        }
+        self.spans = spans;
+    }
+
+    fn placeholder(&mut self, kind: KindId, original: &str) -> usize {
+        if let Some(&(k, index)) = self.cache.get(original) {
+            if k == kind {
+                return index;
+            }
+        }
+        let label = self.scanner.label(kind);
+        let placeholder = self.placeholders.issue(&mut self.mapping, label, original);
+        let index = self.issued.len();
+        self.issued.push(placeholder);
+        self.cache
+            .entry(original.to_owned())
+            .or_insert((kind, index));
+        index
+    }
+
+    fn finish(self, body: &[u8]) -> Masked {
+        let seen_placeholders = placeholders_in(body);
+        let mut by_label: Vec<(String, u32)> = self
+            .counts
+            .iter()
+            .map(|&(kind, n)| (self.scanner.label(kind).to_owned(), n))
+            .collect();
+        by_label.sort_unstable();
+        // Two kinds with one label (custom patterns may share one) count together.
+        by_label.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 += b.1;
+            }
+            same
+        });
+        let body = if self.edits.is_empty() {
+            None
+        } else {
+            Some(apply(body, &self.edits, &self.issued))
+        };
+        Masked {
+            body,
+            mapping: self.mapping,
+            counts: Counts { by_label },
+            seen_placeholders,
+        }
+    }
+}
+
+impl<S: Scan> Visitor for Issuer<'_, S> {
+    fn visit(&mut self, site: &Site<'_>) {
+        if site.frozen() {
+            return;
+        }
+        let key = match site.role {
+            Role::Key => None,
+            Role::Value => site.key,
+        };
+        self.scan(site.text, key, |r| site.raw_span(r));
+    }
+}
+
+/// Turns scanner findings into sorted, disjoint spans on character boundaries. Overlaps are
+/// merged rather than dropped: a dropped span could leak.
+fn sanitize(text: &str, findings: &[Finding], spans: &mut Vec<(usize, usize, KindId)>) {
+    spans.clear();
+    for f in findings {
+        let (mut start, mut end) = (f.start.min(text.len()), f.end.min(text.len()));
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if start < end {
+            spans.push((start, end, f.kind));
+        }
+    }
+    if !spans.windows(2).all(|w| matches!(w, [a, b] if a.0 <= b.0)) {
+        spans.sort_unstable_by_key(|s| s.0);
+    }
+    let mut kept: usize = 0;
+    for i in 0..spans.len() {
+        let Some(&(start, end, kind)) = spans.get(i) else {
+            break;
+        };
+        match kept.checked_sub(1).and_then(|k| spans.get_mut(k)) {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => {
+                if let Some(slot) = spans.get_mut(kept) {
+                    *slot = (start, end, kind);
+                }
+                kept += 1;
+            }
+        }
+    }
+    spans.truncate(kept);
+}
+
+/// Copies `body` with each edit's span replaced by its placeholder, in one pass.
+fn apply(body: &[u8], edits: &[Edit], issued: &[String]) -> Vec<u8> {
+    let grow: usize = edits
+        .iter()
+        .map(|e| issued.get(e.placeholder).map_or(0, String::len))
+        .sum();
+    let mut out = Vec::with_capacity(body.len() + grow);
+    let mut done = 0;
+    for e in edits {
+        // Edits come in body order and never overlap; if one did, the bytes already replaced
+        // stay replaced rather than being copied again.
+        let start = e.start.max(done);
+        out.extend_from_slice(body.get(done..start).unwrap_or_default());
+        out.extend_from_slice(
+            issued
+                .get(e.placeholder)
+                .map_or("", String::as_str)
+                .as_bytes(),
+        );
+        done = e.end.max(done);
+    }
+    out.extend_from_slice(body.get(done..).unwrap_or_default());
+    out
+}
+
+/// Placeholder-shaped tokens in `body`, sorted, without duplicates.
+fn placeholders_in(body: &[u8]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for at in memchr::memmem::find_iter(body, PREFIX.as_bytes()) {
+        let joined = at
+            .checked_sub(1)
+            .and_then(|p| body.get(p))
+            .is_some_and(|&b| is_placeholder_byte(b));
+        let Some(rest) = body.get(at..) else { continue };
+        if let (false, Some(len)) = (joined, shaped_len(rest)) {
+            if let Some(token) = rest.get(..len).and_then(|t| std::str::from_utf8(t).ok()) {
+                found.push(token.to_owned());
+            }
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,10 @@
 //! assert_eq!(streamed, out);
 //! ```
 
+mod document;
+
+pub use document::restore_document;
+
 use memchr::memmem::Finder;
 
 use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, MAX_PLACEHOLDER_LEN, PREFIX};

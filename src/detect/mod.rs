@@ -1,7 +1,5 @@
 //! Detection of AWS identifiers in text.
 //!
-//! CONTRACT (fixed; implementation in progress):
-//!
 //! - [`Detector::new`] compiles a [`DetectorConfig`] once (at `on_configure` time).
 //! - [`Detector::scan`] appends to `out` the identifiers found in `text`, as byte spans with a
 //!   kind, sorted by `start`, never overlapping: the enclosing identifier wins (an ARN, a
@@ -9,6 +7,54 @@
 //! - `key` is the JSON object key the text is the value of, when there is one: it enables the
 //!   context-only kinds (`"Bucket"`, `"AccountId"`, `"OwnerId"`, ...).
 //! - Labels: [`Detector::label`] gives the label of a kind (`EC2`, `ARN_IAM_ROLE`, ...).
+//! - A value found in a context (an account in an ARN, a bucket after `s3://`) is also found
+//!   where it appears bare in the same text; [`Detector::scan_known`] extends that to every
+//!   text scanned with the same [`KnownValues`].
+//!
+//! No regex runs over the text: one pass over a byte-class table stops only at bytes that
+//! can anchor an identifier, and hand-written matchers verify there. Custom patterns are the
+//! exception (regex-lite, compiled once). Percent-encoded runs are decoded (twice at most),
+//! scanned, and mapped back to the encoded span.
+//!
+//! Choices worth knowing:
+//! - A disabled kind is dropped before overlaps are resolved, so the identifiers inside it
+//!   can still be found (an ARN switched off still has its account masked); an allowlisted
+//!   value is dropped after, so it shields what it contains.
+//! - A partial overlap (rare: a custom pattern across a built-in match) is widened to cover
+//!   both, with the longer one's kind, so nothing is left half-masked.
+//! - `+` in a percent-encoded run stays `+` (it is base64 in session tokens more often than a
+//!   space in the values we look for).
+//!
+//! ```
+//! use aws_masker::detect::{Detector, DetectorConfig, Scan};
+//!
+//! let detector = Detector::new(&DetectorConfig::default()).unwrap();
+//! let text = "instance i-0b263919b6498b123 in arn:aws:iam::123456789012:role/Admin, 10.0.1.17";
+//! let mut found = Vec::new();
+//! detector.scan(text, None, &mut found);
+//! let labels: Vec<&str> = found.iter().map(|f| detector.label(f.kind)).collect();
+//! assert_eq!(labels, ["EC2", "ARN_IAM_ROLE", "PRIVATE_IP"]);
+//! assert_eq!(&text[found[0].start..found[0].end], "i-0b263919b6498b123");
+//! ```
+
+mod arn;
+pub(crate) mod bytes;
+mod creds;
+mod hosts;
+mod ids;
+mod ip;
+mod keyed;
+pub(crate) mod kinds;
+mod known;
+mod scan;
+#[cfg(test)]
+mod tests;
+mod urlenc;
+
+use std::collections::HashSet;
+
+pub use known::KnownValues;
+use scan::Sink;
 
 /// A kind of identifier, as an index into its [`Detector`]'s label table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,4 +96,303 @@ pub trait Scan {
     fn scan(&self, text: &str, key: Option<&str>, out: &mut Vec<Finding>);
     /// The label of `kind`.
     fn label(&self, kind: KindId) -> &str;
+}
+
+/// A configuration the detector cannot run with. Messages name the field and never contain
+/// an allowlisted value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DetectError {
+    /// A label in `disabled` that no kind has.
+    UnknownKind { label: String },
+    /// A custom pattern whose regex does not compile.
+    InvalidRegex { pattern: String, message: String },
+    /// A custom pattern whose regex matches the empty string.
+    EmptyMatch { pattern: String },
+    /// A custom kind label that is not `[A-Z][A-Z0-9_]*` of at most 32 bytes.
+    InvalidKindLabel { pattern: String, label: String },
+    /// A custom kind label that is a built-in label.
+    BuiltinKindLabel { pattern: String, label: String },
+    /// Two custom patterns with the same name.
+    DuplicatePattern { pattern: String },
+    /// An empty allowlist entry (it would mean nothing, and probably hides a typo).
+    EmptyAllowlistEntry { index: usize },
+}
+
+impl std::fmt::Display for DetectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetectError::UnknownKind { label } => write!(f, "disabled_kinds: unknown kind label {label:?}"),
+            DetectError::InvalidRegex { pattern, message } => {
+                write!(f, "custom_patterns: pattern {pattern:?}: invalid regex: {message}")
+            }
+            DetectError::EmptyMatch { pattern } => {
+                write!(f, "custom_patterns: pattern {pattern:?}: regex matches the empty string")
+            }
+            DetectError::InvalidKindLabel { pattern, label } => write!(
+                f,
+                "custom_patterns: pattern {pattern:?}: kind {label:?} is not [A-Z][A-Z0-9_]* of at most {} characters",
+                crate::placeholder::MAX_LABEL_LEN
+            ),
+            DetectError::BuiltinKindLabel { pattern, label } => {
+                write!(f, "custom_patterns: pattern {pattern:?}: kind {label:?} is a built-in kind")
+            }
+            DetectError::DuplicatePattern { pattern } => {
+                write!(f, "custom_patterns: pattern name {pattern:?} is used twice")
+            }
+            DetectError::EmptyAllowlistEntry { index } => write!(f, "allowlist: entry {index} is empty"),
+        }
+    }
+}
+
+impl std::error::Error for DetectError {}
+
+/// A compiled [`DetectorConfig`].
+#[derive(Clone)]
+pub struct Detector {
+    labels: Vec<String>,
+    enabled: Vec<bool>,
+    allowlist: HashSet<String>,
+    custom: Vec<(regex_lite::Regex, KindId)>,
+    bare_account_ids: bool,
+    secrets_near_keys: bool,
+}
+
+/// Percent-encoded text decodes at most this many times (`%253A` -> `%3A` -> `:`).
+const MAX_URL_DEPTH: u8 = 2;
+
+impl Detector {
+    /// Compiles `config`: checks every label, compiles custom patterns once.
+    pub fn new(config: &DetectorConfig) -> Result<Detector, DetectError> {
+        let mut labels: Vec<String> = kinds::LABELS.iter().map(|l| (*l).to_owned()).collect();
+        let mut custom = Vec::new();
+        let mut names = HashSet::new();
+        for pattern in &config.custom_patterns {
+            let name = || pattern.name.clone();
+            if !names.insert(pattern.name.as_str()) {
+                return Err(DetectError::DuplicatePattern { pattern: name() });
+            }
+            if !crate::placeholder::is_valid_label(&pattern.kind) {
+                return Err(DetectError::InvalidKindLabel {
+                    pattern: name(),
+                    label: pattern.kind.clone(),
+                });
+            }
+            if kinds::LABELS.contains(&pattern.kind.as_str()) {
+                return Err(DetectError::BuiltinKindLabel {
+                    pattern: name(),
+                    label: pattern.kind.clone(),
+                });
+            }
+            let regex =
+                regex_lite::Regex::new(&pattern.regex).map_err(|e| DetectError::InvalidRegex {
+                    pattern: name(),
+                    message: e.to_string(),
+                })?;
+            if regex.is_match("") {
+                return Err(DetectError::EmptyMatch { pattern: name() });
+            }
+            let kind = match labels.iter().position(|l| *l == pattern.kind) {
+                Some(k) => k,
+                None => {
+                    labels.push(pattern.kind.clone());
+                    labels.len() - 1
+                }
+            };
+            custom.push((regex, KindId(u16::try_from(kind).unwrap_or(u16::MAX))));
+        }
+        let mut enabled = vec![true; labels.len()];
+        for label in &config.disabled {
+            match labels.iter().position(|l| l == label) {
+                Some(k) => {
+                    if let Some(slot) = enabled.get_mut(k) {
+                        *slot = false;
+                    }
+                }
+                None => {
+                    return Err(DetectError::UnknownKind {
+                        label: label.clone(),
+                    })
+                }
+            }
+        }
+        let mut allowlist = HashSet::new();
+        for (index, value) in config.allowlist.iter().enumerate() {
+            if value.is_empty() {
+                return Err(DetectError::EmptyAllowlistEntry { index });
+            }
+            allowlist.insert(value.clone());
+        }
+        Ok(Detector {
+            labels,
+            enabled,
+            allowlist,
+            custom,
+            bare_account_ids: config.bare_account_ids,
+            secrets_near_keys: true,
+        })
+    }
+
+    /// Labels of every built-in kind, for config validation and docs.
+    pub fn builtin_labels() -> &'static [&'static str] {
+        kinds::LABELS
+    }
+
+    /// The kind with this label (built-in or custom).
+    pub fn kind_by_label(&self, label: &str) -> Option<KindId> {
+        let k = self.labels.iter().position(|l| l == label)?;
+        u16::try_from(k).ok().map(KindId)
+    }
+
+    /// Like [`Scan::scan`], and also: values found in a context are added to `known`, and
+    /// every value in `known` (from this text or an earlier one) is found where it appears
+    /// bare. A value learned in a later text does not reach back into earlier ones: to cover
+    /// a whole body, scan it once to learn, then again to find.
+    pub fn scan_known(
+        &self,
+        text: &str,
+        key: Option<&str>,
+        known: &mut KnownValues,
+        out: &mut Vec<Finding>,
+    ) {
+        let base = out.len();
+        let mut sink = Sink {
+            out,
+            learned: Vec::new(),
+        };
+        self.collect(text, key, &mut sink);
+        self.collect_encoded(text, key, 1, &mut sink);
+        let Sink { out, learned } = sink;
+        // A value inside an allowlisted identifier was shown on purpose: do not learn it.
+        let allowed: Vec<(usize, usize)> = if self.allowlist.is_empty() {
+            Vec::new()
+        } else {
+            out.get(base..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|f| {
+                    text.get(f.start..f.end)
+                        .is_some_and(|v| self.allowlist.contains(v))
+                })
+                .map(|f| (f.start, f.end))
+                .collect()
+        };
+        for (s, e, kind) in learned {
+            if let Some(value) = text.get(s..e) {
+                let inside_allowed = allowed.iter().any(|(a, z)| *a <= s && e <= *z);
+                if !self.allowlist.contains(value) && !inside_allowed {
+                    known.learn(value, kind);
+                }
+            }
+        }
+        known.find_bare(text, out);
+        for (regex, kind) in &self.custom {
+            for m in regex.find_iter(text) {
+                out.push(Finding {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: *kind,
+                });
+            }
+        }
+        self.resolve(text, base, out);
+    }
+
+    /// Scans every percent-encoded run of `text` decoded, mapping matches back.
+    fn collect_encoded(&self, text: &str, key: Option<&str>, depth: u8, sink: &mut Sink<'_>) {
+        if depth > MAX_URL_DEPTH || memchr::memchr(b'%', text.as_bytes()).is_none() {
+            return;
+        }
+        for run in urlenc::decoded_runs(text) {
+            let mut inner = Vec::new();
+            let mut inner_sink = Sink {
+                out: &mut inner,
+                learned: Vec::new(),
+            };
+            self.collect(&run.text, key, &mut inner_sink);
+            self.collect_encoded(&run.text, key, depth + 1, &mut inner_sink);
+            let Sink { learned, .. } = inner_sink;
+            for f in inner {
+                if let Some((s, e)) = run.encoded(f.start, f.end) {
+                    sink.out.push(Finding {
+                        start: s,
+                        end: e,
+                        kind: f.kind,
+                    });
+                }
+            }
+            for (s, e, kind) in learned {
+                if let Some((es, ee)) = run.encoded(s, e) {
+                    // Learn the decoded value only when it was written without escapes.
+                    if ee - es == e - s {
+                        sink.learned.push((es, ee, kind));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops disabled kinds, sorts, merges overlaps (the longer span's kind wins, and a
+    /// partial overlap is widened to cover both, so nothing is left half-masked), then drops
+    /// allowlisted values.
+    fn resolve(&self, text: &str, base: usize, out: &mut Vec<Finding>) {
+        let mut found: Vec<Finding> = out
+            .drain(base..)
+            .filter(|f| {
+                self.enabled
+                    .get(usize::from(f.kind.0))
+                    .copied()
+                    .unwrap_or(false)
+                    && f.start < f.end
+            })
+            .collect();
+        // Candidates arrive nearly in order: the stable sort is adaptive and runs in about n.
+        found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+        for f in found {
+            match merged.last_mut() {
+                Some(last) if f.start < last.end => {
+                    if f.end > last.end {
+                        if f.end - f.start > last.end - last.start {
+                            last.kind = f.kind;
+                        }
+                        last.end = f.end;
+                    }
+                }
+                _ => merged.push(f),
+            }
+        }
+        out.extend(merged.into_iter().filter(|f| {
+            text.is_char_boundary(f.start)
+                && text.is_char_boundary(f.end)
+                && (self.allowlist.is_empty()
+                    || text
+                        .get(f.start..f.end)
+                        .is_none_or(|v| !self.allowlist.contains(v)))
+        }));
+    }
+}
+
+impl std::fmt::Debug for Detector {
+    /// Counts only: allowlisted values may be identifiers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("kinds", &self.labels.len())
+            .field("disabled", &self.enabled.iter().filter(|e| !**e).count())
+            .field("allowlist", &self.allowlist.len())
+            .field("custom_patterns", &self.custom.len())
+            .field("bare_account_ids", &self.bare_account_ids)
+            .finish()
+    }
+}
+
+impl Scan for Detector {
+    fn scan(&self, text: &str, key: Option<&str>, out: &mut Vec<Finding>) {
+        self.scan_known(text, key, &mut KnownValues::default(), out);
+    }
+
+    fn label(&self, kind: KindId) -> &str {
+        self.labels
+            .get(usize::from(kind.0))
+            .map_or("UNKNOWN", String::as_str)
+    }
 }

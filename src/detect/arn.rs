@@ -1,0 +1,180 @@
+//! ARNs of every partition (`arn:aws[a-zA-Z-]*:`), one unit from `arn:` to the end of the
+//! resource, with a service-specific kind and the values they reveal (account, bucket, KMS
+//! key, ...) learned for their bare occurrences.
+
+use super::bytes::{all, at, before, eq_ic, is_alnum, run, slice};
+use super::ids::uuid_end;
+use super::keyed::is_bucket_name;
+use super::kinds::*;
+use super::KindId;
+
+/// What the ARN at some position is.
+pub(crate) struct Arn {
+    pub end: usize,
+    /// `None` for AWS-owned ARNs (account slot `aws`): skipped, never masked.
+    pub kind: Option<KindId>,
+    /// Values inside the ARN worth masking elsewhere: (start, end, kind).
+    pub learned: [Option<(usize, usize, KindId)>; 2],
+}
+
+/// Where a resource ends: a quote, whitespace, a JSON escape, a bracket, a query-string `&`
+/// or the end.
+fn ends_resource(c: u8) -> bool {
+    c <= b' '
+        || matches!(
+            c,
+            b'"' | b'\''
+                | b'`'
+                | b'\\'
+                | b'<'
+                | b'>'
+                | b'{'
+                | b'}'
+                | b'['
+                | b']'
+                | b'|'
+                | b'&'
+                | 0x7f
+        )
+}
+
+/// Parses the ARN whose `arn:` starts at `a`.
+pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
+    if !eq_ic(b, a, b"arn:") || is_alnum(before(b, a)) {
+        return None;
+    }
+    let mut p = a + 4;
+    let field = |p: usize| run(b, p, |c| is_alnum(c) || c == b'-' || c == b'_' || c == b'.');
+    let partition = field(p);
+    if !eq_ic(b, p, b"aws") || at(b, p + partition) != b':' {
+        return None;
+    }
+    p += partition + 1;
+    let service = (p, p + field(p));
+    p = service.1;
+    if service.0 == service.1 || at(b, p) != b':' {
+        return None;
+    }
+    p += 1;
+    let region_len = field(p);
+    p += region_len;
+    if at(b, p) != b':' {
+        return None;
+    }
+    p += 1;
+    let account = (p, p + field(p));
+    p = account.1;
+    if at(b, p) != b':' {
+        return None;
+    }
+    p += 1;
+    let res_start = p;
+    let len = b
+        .get(p..)
+        .map_or(0, |s| s.iter().take_while(|c| !ends_resource(**c)).count());
+    let mut end = p + len;
+    // A parenthesis closes the resource only if the resource did not open one.
+    if let Some(close) = slice(b, p, end).iter().position(|c| *c == b')') {
+        if !slice(b, p, p + close).contains(&b'(') {
+            end = p + close;
+        }
+    }
+    // Sentence punctuation right before a space or the end is not part of the ARN.
+    while end > res_start
+        && matches!(at(b, end - 1), b'.' | b',' | b';' | b':' | b')')
+        && ends_resource(at(b, end))
+    {
+        end -= 1;
+    }
+    if end == res_start {
+        return None;
+    }
+    let acct = slice(b, account.0, account.1);
+    if acct.eq_ignore_ascii_case(b"aws") {
+        return Some(Arn {
+            end,
+            kind: None,
+            learned: [None, None],
+        });
+    }
+    let svc = slice(b, service.0, service.1).to_ascii_lowercase();
+    let res = slice(b, res_start, end);
+    let starts = |s: &[u8]| {
+        res.len() >= s.len()
+            && res
+                .get(..s.len())
+                .is_some_and(|r| r.eq_ignore_ascii_case(s))
+    };
+    let kind = match svc.as_slice() {
+        b"iam" if starts(b"role/") => ARN_IAM_ROLE,
+        b"iam" if starts(b"user/") => ARN_IAM_USER,
+        b"sts" => ARN_STS,
+        b"s3" | b"s3-object-lambda" | b"s3-outposts" | b"s3express" => ARN_S3,
+        b"lambda" => ARN_LAMBDA,
+        b"sns" => ARN_SNS,
+        b"dynamodb" => ARN_DYNAMODB,
+        b"cloudformation" if starts(b"stack/") => ARN_CFN_STACK,
+        b"secretsmanager" => ARN_SECRET,
+        b"elasticloadbalancing" => ARN_ELB,
+        b"ecs" => ARN_ECS,
+        b"eks" => ARN_EKS,
+        b"acm" => ARN_ACM,
+        b"logs" => ARN_LOGS,
+        b"ssm" => ARN_SSM,
+        b"kms" => ARN_KMS,
+        b"rds" => ARN_RDS,
+        _ => ARN,
+    };
+    let mut learned = [None, None];
+    if acct.len() == 12 && all(acct, |c| c.is_ascii_digit()) {
+        learned[0] = Some((account.0, account.1, ACCOUNT));
+    }
+    learned[1] = inner_value(
+        b,
+        svc.as_slice(),
+        res_start,
+        end,
+        region_len == 0 && acct.is_empty(),
+    );
+    Some(Arn {
+        end,
+        kind: Some(kind),
+        learned,
+    })
+}
+
+fn inner_value(
+    b: &[u8],
+    svc: &[u8],
+    start: usize,
+    end: usize,
+    global: bool,
+) -> Option<(usize, usize, KindId)> {
+    let res = slice(b, start, end);
+    let after = |prefix: &[u8]| {
+        let p = start + prefix.len();
+        (res.len() > prefix.len() && res.get(..prefix.len()) == Some(prefix)).then_some(p)
+    };
+    match svc {
+        b"s3" if global => {
+            let n = res.iter().take_while(|c| **c != b'/').count();
+            is_bucket_name(slice(b, start, start + n)).then_some((start, start + n, BUCKET))
+        }
+        b"kms" => {
+            let p = after(b"key/")?;
+            let e = uuid_end(b, p)?;
+            (e == end).then_some((p, e, KMS_KEY))
+        }
+        b"cloudfront" => {
+            let p = after(b"distribution/")?;
+            let n = run(b, p, is_alnum);
+            Some((p, p + n, CF_DISTRIBUTION)).filter(|_| n >= 10)
+        }
+        b"route53" => {
+            let p = after(b"hostedzone/")?;
+            let n = run(b, p, is_alnum);
+            Some((p, p + n, HOSTED_ZONE)).filter(|_| n >= 2)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,105 @@
+//! IPv4 and IPv6 addresses. IPv4 is anchored on its first digit, IPv6 on a `:`, and both
+//! are parsed strictly: four octets in 0-255 without leading zeros, or `std::net::Ipv6Addr`.
+//! A CIDR suffix `/n` is never part of the span, so an address masks the same way with or
+//! without it.
+
+use std::net::Ipv6Addr;
+
+use super::bytes::{any, at, before, eq_ic, is_alnum, is_hex, run, slice};
+use super::kinds::{IPV6, PRIVATE_IP, PUBLIC_IP};
+use super::KindId;
+
+/// The IPv4 address starting at `d` (a digit not preceded by an alphanumeric), if any.
+pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usize, KindId)> {
+    let prev = before(b, d);
+    if is_alnum(prev) || (prev == b'.' && before(b, d.saturating_sub(1)).is_ascii_digit()) {
+        return None;
+    }
+    let mut octets = [0u32; 4];
+    let mut p = d;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if at(b, p) != b'.' {
+                return None;
+            }
+            p += 1;
+        }
+        let n = run(b, p, |c| c.is_ascii_digit());
+        if n == 0 || n > 3 || (n > 1 && at(b, p) == b'0') {
+            return None;
+        }
+        *octet = slice(b, p, p + n)
+            .iter()
+            .fold(0, |acc, c| acc * 10 + u32::from(c - b'0'));
+        if *octet > 255 {
+            return None;
+        }
+        p += n;
+    }
+    // A fifth dotted number makes it a version string, not an address.
+    if is_alnum(at(b, p)) || (at(b, p) == b'.' && at(b, p + 1).is_ascii_digit()) {
+        return None;
+    }
+    let [a, b1, _, _] = octets;
+    let private = a == 10
+        || (a == 172 && (16..32).contains(&b1))
+        || (a == 192 && b1 == 168)
+        || (a == 100 && (64..128).contains(&b1));
+    if private {
+        return Some((p, PRIVATE_IP));
+    }
+    let reserved = a == 0 || a == 127 || (a == 169 && b1 == 254) || a >= 224;
+    // `1.2.3.4`-like strings are versions far more often than addresses.
+    let versionish = octets.iter().all(|o| *o < 10) || version_context || preceded_by_version(b, d);
+    (!reserved && !versionish).then_some((p, PUBLIC_IP))
+}
+
+fn preceded_by_version(b: &[u8], d: usize) -> bool {
+    let lo = d.saturating_sub(12);
+    (lo..d).any(|i| eq_ic(b, i, b"version"))
+}
+
+/// The IPv6 address around the `:` at `i`: its start, end and kind.
+pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> {
+    let is_v6 = |c: u8| is_hex(c) || c == b':';
+    let lo = i.saturating_sub(40);
+    let left = slice(b, lo, i)
+        .iter()
+        .rev()
+        .take_while(|c| is_v6(**c))
+        .count();
+    let start = i - left;
+    let prev = before(b, start);
+    if is_alnum(prev) || matches!(prev, b'.' | b'_' | b'-' | b'/') {
+        return None;
+    }
+    // The longest IPv6 text is 45 bytes; looking further would make runs of colons quadratic.
+    let mut end = i + run(slice(b, 0, (i + 46).min(b.len())), i, |c| {
+        is_v6(c) || c == b'.'
+    });
+    while end > i + 1
+        && matches!(at(b, end - 1), b'.' | b':')
+        && !(at(b, end - 1) == b':' && at(b, end - 2) == b':')
+    {
+        end -= 1;
+    }
+    if is_alnum(at(b, end)) || at(b, end) == b'_' {
+        return None;
+    }
+    let s = slice(b, start, end);
+    let colons = s.iter().filter(|c| **c == b':').count();
+    let compressed = s.windows(2).any(|w| w == b"::");
+    if !(compressed || colons == 7)
+        || !any(s, |c| c.is_ascii_digit())
+        || s.iter().filter(|c| is_hex(**c)).count() < 3
+    {
+        return None;
+    }
+    let addr: Ipv6Addr = std::str::from_utf8(s).ok()?.parse().ok()?;
+    let fixed = addr.is_loopback()
+        || addr.is_unspecified()
+        || [0x254u16, 0x253, 0x123]
+            .iter()
+            .any(|last| addr.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, *last]);
+    (!fixed).then_some((start, end, IPV6))
+}

@@ -1,0 +1,495 @@
+//! Context kinds: values recognised by the key or label in front of them, either the JSON key
+//! the JSON walker passes in, or a textual `"Key": value`, `key=value`, `--flag value` or
+//! `account 1234...` before the value.
+
+use super::bytes::{
+    all, at, before, eq_ic, is_alnum, is_base64, normalize_key, run, run_back, slice,
+};
+use super::ids::uuid_end;
+use super::kinds::*;
+use super::KindId;
+
+/// What a key says its value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rule {
+    Account,
+    AccessKey,
+    Bucket,
+    SecretKey,
+    SessionToken,
+    KmsKey,
+    KmsAlias,
+    HostedZone,
+    Distribution,
+    ApiGw,
+    OrgRoot,
+    OrgPolicy,
+    Org,
+    Beanstalk,
+    HsmCluster,
+}
+
+/// How a normalized key (lowercase, no `_` or `-`) selects a rule: it ends with, or is,
+/// the text.
+#[derive(Clone, Copy)]
+enum Match {
+    Suffix,
+    Exact,
+}
+
+type KeyRule = (&'static [u8], Match, Rule);
+
+/// Key rules grouped by their last byte, earlier entries first (`AccountId` is an account,
+/// not a KMS `...KeyId`; `SecretAccessKey` is a secret, not an `AccessKey`).
+fn rules_ending_in(last: u8) -> &'static [KeyRule] {
+    use Match::{Exact, Suffix};
+    use Rule::*;
+    match last {
+        b'd' => &[
+            (b"accountid", Suffix, Account),
+            (b"ownerid", Suffix, Account),
+            (b"registryid", Suffix, Account),
+            (b"userid", Exact, Account),
+            (b"requesterid", Exact, Account),
+            (b"accesskeyid", Suffix, AccessKey),
+            (b"hostedzoneid", Suffix, HostedZone),
+            (b"distributionid", Suffix, Distribution),
+            (b"restapiid", Exact, ApiGw),
+            (b"apiid", Exact, ApiGw),
+            (b"httpapiid", Exact, ApiGw),
+            (b"websocketapiid", Exact, ApiGw),
+            (b"rootid", Exact, OrgRoot),
+            (b"parentid", Exact, OrgRoot),
+            (b"targetid", Exact, OrgRoot),
+            (b"sourceparentid", Exact, OrgRoot),
+            (b"destinationparentid", Exact, OrgRoot),
+            (b"policyid", Exact, OrgPolicy),
+            (b"organizationid", Exact, Org),
+            (b"orgid", Exact, Org),
+            (b"environmentid", Suffix, Beanstalk),
+            (b"clusterid", Suffix, HsmCluster),
+            (b"keyid", Suffix, KmsKey),
+        ],
+        b's' => &[
+            (b"accountids", Suffix, Account),
+            (b"accounts", Suffix, Account),
+            (b"ownerids", Suffix, Account),
+            (b"registryids", Suffix, Account),
+            (b"aws", Exact, Account),
+            (b"buckets", Suffix, Bucket),
+            (b"clusterids", Suffix, HsmCluster),
+            (b"keyids", Suffix, KmsKey),
+        ],
+        b't' => &[(b"account", Suffix, Account), (b"bucket", Suffix, Bucket)],
+        b'r' => &[
+            (b"accountnumber", Suffix, Account),
+            (b"accountidentifier", Suffix, Account),
+            (b"bucketowner", Suffix, Account),
+            (b"owner", Exact, Account),
+        ],
+        b'o' => &[(b"accountno", Suffix, Account)],
+        b'e' => &[
+            (b"bucketname", Suffix, Bucket),
+            (b"aliasname", Suffix, KmsAlias),
+        ],
+        b'y' => &[
+            (b"secretaccesskey", Suffix, SecretKey),
+            (b"secretkey", Exact, SecretKey),
+            (b"awssecretkey", Exact, SecretKey),
+            (b"accesskey", Exact, AccessKey),
+            (b"kmskey", Suffix, KmsKey),
+        ],
+        b'n' => &[
+            (b"sessiontoken", Suffix, SessionToken),
+            (b"securitytoken", Suffix, SessionToken),
+        ],
+        _ => &[],
+    }
+}
+
+/// Classifies a key by its normalized form (lowercase, no `_` or `-`).
+pub(crate) fn rule_for_key(key: &[u8]) -> Option<Rule> {
+    let last = key
+        .iter()
+        .rev()
+        .find(|c| **c != b'_' && **c != b'-')?
+        .to_ascii_lowercase();
+    let rules = rules_ending_in(last);
+    if rules.is_empty() {
+        return None;
+    }
+    let mut buf = [0u8; 48];
+    let n = normalize_key(key, &mut buf);
+    let k = buf.get(..n)?;
+    rules
+        .iter()
+        .find(|(text, how, _)| match how {
+            Match::Suffix => k.ends_with(text),
+            Match::Exact => k == *text,
+        })
+        .map(|(_, _, rule)| *rule)
+}
+
+/// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
+/// not an IPv4 address.
+pub(crate) fn is_bucket_name(s: &[u8]) -> bool {
+    (3..=63).contains(&s.len())
+        && all(s, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
+        })
+        && s.first().is_some_and(|c| is_alnum(*c))
+        && s.last().is_some_and(|c| is_alnum(*c))
+        && !s.windows(2).any(|w| w == b"..")
+        && !all(s, |c| c.is_ascii_digit() || c == b'.')
+}
+
+/// The value of kind `rule` starting at `v`: its end and kind.
+pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)> {
+    let n = run(b, v, is_alnum);
+    let word = slice(b, v, v + n);
+    let after = |end: usize| at(b, end);
+    let hit = |end: usize, kind: KindId| (!is_alnum(after(end))).then_some((end, kind));
+    match rule {
+        Rule::Account => account_at(b, v).map(|end| (end, ACCOUNT)),
+        Rule::Bucket => {
+            let m = run(b, v, |c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
+            });
+            let end = v + m;
+            let next = after(end);
+            let ok = is_bucket_name(slice(b, v, end))
+                && !is_alnum(next)
+                && !matches!(next, b'_' | b':' | b'/' | b'@');
+            ok.then_some((end, BUCKET))
+        }
+        Rule::AccessKey => {
+            // Documentation writes 21-character IDs; a key that says so is enough.
+            let ok = (16..=24).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, ACCESS_KEY))
+        }
+        Rule::SecretKey => {
+            // A key that names a secret: any base64 token of a plausible length (AWS keys
+            // have 40; documentation shortens them).
+            let m = run(b, v, is_base64);
+            let ok = (16..=128).contains(&m) && !is_base64(after(v + m)) && after(v + m) != b'=';
+            ok.then_some((v + m, SECRET_KEY))
+        }
+        Rule::SessionToken => {
+            let m = run(b, v, |c| is_base64(c) || c == b'=' || c == b'%');
+            (m >= 20).then_some((v + m, SESSION_TOKEN))
+        }
+        Rule::KmsKey => uuid_end(b, v).and_then(|end| hit(end, KMS_KEY)),
+        Rule::KmsAlias => alias_at(b, v).map(|end| (end, KMS_ALIAS)),
+        Rule::HostedZone => {
+            let ok = at(b, v) == b'Z'
+                && (2..=32).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, HOSTED_ZONE))
+        }
+        Rule::Distribution => {
+            let ok = at(b, v) == b'E'
+                && (13..=15).contains(&n)
+                && all(word, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            ok.then_some((v + n, CF_DISTRIBUTION))
+        }
+        Rule::ApiGw => {
+            let ok = (8..=10).contains(&n)
+                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            ok.then_some((v + n, APIGW))
+                .filter(|(end, _)| after(*end) != b'-')
+        }
+        Rule::OrgRoot => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"r-"
+                && (4..=32).contains(&m)
+                && all(slice(b, v + 2, v + 2 + m), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 2 + m, ORG_ROOT))
+                .filter(|(end, _)| after(*end) != b'-')
+        }
+        Rule::OrgPolicy => {
+            let m = run(b, v + 2, |c| is_alnum(c) || c == b'_');
+            (slice(b, v, v + 2) == b"p-" && (8..=128).contains(&m))
+                .then_some((v + 2 + m, ORG_POLICY))
+        }
+        Rule::Org => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"o-"
+                && (10..=32).contains(&m)
+                && all(slice(b, v + 2, v + 2 + m), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 2 + m, ORG))
+        }
+        Rule::Beanstalk => {
+            let m = run(b, v + 2, is_alnum);
+            let ok = slice(b, v, v + 2) == b"e-"
+                && m == 10
+                && all(slice(b, v + 2, v + 12), |c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit()
+                });
+            ok.then_some((v + 12, BEANSTALK_ENV))
+        }
+        Rule::HsmCluster => {
+            let m = run(b, v + 8, is_alnum);
+            let ok = slice(b, v, v + 8) == b"cluster-"
+                && (11..=16).contains(&m)
+                && all(slice(b, v + 8, v + 8 + m), |c| {
+                    c.is_ascii_alphabetic() || (b'2'..=b'7').contains(&c)
+                });
+            ok.then_some((v + 8 + m, HSM_CLUSTER))
+        }
+    }
+}
+
+/// `alias/<name>` at `v`, not an AWS-managed `alias/aws/...`: its end.
+pub(crate) fn alias_at(b: &[u8], v: usize) -> Option<usize> {
+    if slice(b, v, v + 6) != b"alias/" || slice(b, v + 6, v + 10) == b"aws/" {
+        return None;
+    }
+    let m = run(b, v + 6, |c| {
+        is_alnum(c) || matches!(c, b':' | b'/' | b'_' | b'-')
+    });
+    (m > 0).then_some(v + 6 + m)
+}
+
+/// A 12-digit account (or `1234-5678-9012`) at `v` with digit boundaries: its end.
+pub(crate) fn account_at(b: &[u8], v: usize) -> Option<usize> {
+    if before(b, v).is_ascii_digit() {
+        return None;
+    }
+    let n = run(b, v, |c| c.is_ascii_digit());
+    let end = if n == 12 {
+        v + 12
+    } else if n == 4 && hyphen_form(b, v) {
+        v + 14
+    } else {
+        return None;
+    };
+    (!is_alnum(at(b, end))).then_some(end)
+}
+
+fn hyphen_form(b: &[u8], v: usize) -> bool {
+    let digits = |p: usize| run(b, p, |c| c.is_ascii_digit()) == 4;
+    digits(v) && at(b, v + 4) == b'-' && digits(v + 5) && at(b, v + 9) == b'-' && digits(v + 10)
+}
+
+/// The key or label right before a value starting at `v`: `"Key": `, `key=`, `--flag `,
+/// `account ID: `. Returns the normalized-to-be key bytes' span. `max_sep` bounds the
+/// separator run.
+fn key_before(b: &[u8], v: usize) -> Option<(usize, usize)> {
+    let sep = |c: u8| {
+        matches!(
+            c,
+            b' ' | b'\t' | b':' | b'=' | b'"' | b'\'' | b'#' | b'(' | b'[' | b',' | b'>' | b'{'
+        )
+    };
+    let key_end = run_back(b, v, 8, sep);
+    if key_end == v && v != 0 {
+        return None;
+    }
+    let key_start = run_back(b, key_end, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    (key_start < key_end).then_some((key_start, key_end))
+}
+
+/// True when the number at `v` sits in an account context: a key or label naming an account
+/// right before it, possibly after other accounts of the same list.
+pub(crate) fn account_context(b: &[u8], v: usize) -> bool {
+    let mut v = v;
+    for _ in 0..8 {
+        let Some((ks, ke)) = key_before(b, v) else {
+            return false;
+        };
+        if account_label(b, ks, ke) {
+            return true;
+        }
+        // A list of accounts: the previous item is itself an account.
+        let key = slice(b, ks, ke);
+        if all(key, |c| c.is_ascii_digit() || c == b'-') && account_at(b, ks).is_some() {
+            v = ks;
+            continue;
+        }
+        return false;
+    }
+    false
+}
+
+/// True when the label ending at `ke` names an account: `AccountId`, `aws:SourceAccount`,
+/// or `Account ID` / `account number` (the word before `ID`).
+fn account_label(b: &[u8], ks: usize, ke: usize) -> bool {
+    let key = slice(b, ks, ke);
+    if rule_for_key(key) == Some(Rule::Account) {
+        return true;
+    }
+    let mut buf = [0u8; 48];
+    let n = normalize_key(key, &mut buf);
+    if !matches!(buf.get(..n), Some(b"id" | b"ids" | b"number" | b"no")) {
+        return false;
+    }
+    key_before(b, ks).is_some_and(|(ps, pe)| {
+        let mut joined = slice(b, ps, pe).to_vec();
+        joined.extend_from_slice(key);
+        rule_for_key(&joined) == Some(Rule::Account)
+    })
+}
+
+/// Cheap test on the last two bytes of a key: every key [`rule_for_key`] accepts ends in
+/// one of these (ASCII case ignored), so most JSON keys are rejected without normalizing.
+fn may_be_rule_key(key: &[u8]) -> bool {
+    let n = key.len();
+    let (Some(a), Some(z)) = (key.get(n.wrapping_sub(2)), key.get(n.wrapping_sub(1))) else {
+        return false;
+    };
+    matches!(
+        [a.to_ascii_lowercase(), z.to_ascii_lowercase()],
+        [b'i', b'd']
+            | [b'd', b's']
+            | [b'n', b't']
+            | [b't', b's']
+            | [b'e', b'r']
+            | [b'n', b'o']
+            | [b'w', b's']
+            | [b'e', b't']
+            | [b'm', b'e']
+            | [b'e', b'y']
+            | [b'e', b'n']
+    )
+}
+
+/// Accounts after an account key: one value, a list (`["111122223333", "444455556666"]`,
+/// `1111... 2222...`), or a JSON number that lost its leading zeros.
+fn accounts_from(
+    b: &[u8],
+    v: usize,
+    quoted: bool,
+    found: &mut Vec<(usize, usize, KindId)>,
+) -> usize {
+    if !quoted {
+        let n = run(b, v, |c| c.is_ascii_digit());
+        if (9..12).contains(&n) && !is_alnum(at(b, v + n)) && at(b, v + n) != b'-' {
+            found.push((v, v + n, ACCOUNT));
+            return v + n;
+        }
+    }
+    let mut p = v;
+    let mut end = v;
+    while let Some(e) = account_at(b, p) {
+        found.push((p, e, ACCOUNT));
+        end = e;
+        let gap = run(b, e, |c| {
+            matches!(c, b'"' | b'\'' | b',' | b' ' | b'\t' | b'\n')
+        });
+        if gap == 0 || gap > 6 || !at(b, e + gap).is_ascii_digit() {
+            break;
+        }
+        p = e + gap;
+    }
+    end
+}
+
+/// Cheap necessary condition of [`keyed_after_separator`] at `s`: a value starts right after
+/// and the key before ends like a key some rule accepts.
+#[inline]
+pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
+    let mut v = s + 1;
+    while matches!(at(b, v), b' ' | b'"' | b'\'' | b'[') && v < s + 8 {
+        v += 1;
+    }
+    if !is_alnum(at(b, v)) {
+        return false;
+    }
+    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    may_be_rule_key(slice(b, ke.saturating_sub(2), ke))
+}
+
+/// The values of a textual `key: value` / `key=value` / `--flag value` whose separator is at
+/// `s`: pushes (start, end, kind) to `found` and returns the end of the last one.
+pub(crate) fn keyed_after_separator(
+    b: &[u8],
+    s: usize,
+    found: &mut Vec<(usize, usize, KindId)>,
+) -> Option<usize> {
+    let mut v = s + 1;
+    v += run(b, v, |c| c == b' ' || c == b'\t').min(4);
+    if at(b, v) == b'[' {
+        v += 1;
+        v += run(b, v, |c| c == b' ' || c == b'\n').min(8);
+    }
+    let quoted = matches!(at(b, v), b'"' | b'\'');
+    if quoted {
+        v += 1;
+    }
+    if !is_alnum(at(b, v)) {
+        return None;
+    }
+    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    if !may_be_rule_key(slice(b, ke.saturating_sub(2), ke)) {
+        return None;
+    }
+    let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    if ks == ke || is_alnum(before(b, ks)) {
+        return None;
+    }
+    if at(b, v).is_ascii_digit() && account_label(b, ks, ke) {
+        let end = accounts_from(b, v, quoted, found);
+        return (end > v).then_some(end);
+    }
+    let rule = rule_for_key(slice(b, ks, ke))?;
+    if rule == Rule::Account {
+        return None;
+    }
+    let (end, kind) = value_at(b, v, rule)?;
+    found.push((v, end, kind));
+    Some(end)
+}
+
+/// Accounts after a prose label: `account 123456789012`, `accounts 1111... and 2222...`,
+/// `AWS account ID 1234-5678-9012`. `p` is where `ccount` was found.
+pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, usize, KindId)>) {
+    let start = p.saturating_sub(1);
+    if !at(b, start).eq_ignore_ascii_case(&b'a') || is_alnum(before(b, start)) {
+        return;
+    }
+    let mut q = p + 6;
+    let mut limit = q + 24;
+    let mut listing = false;
+    while q < limit {
+        let c = at(b, q);
+        if c.is_ascii_digit() {
+            if before(b, q).is_ascii_alphanumeric() {
+                return;
+            }
+            if let Some(e) = account_at(b, q) {
+                if listing || account_context(b, q) {
+                    found.push((q, e, ACCOUNT));
+                    // `1111..., 2222... and 3333...` continue the list.
+                    let gap = run(b, e, |c| matches!(c, b' ' | b',' | b';' | b'\'' | b'"'));
+                    let word = if eq_ic(b, e + gap, b"and ") {
+                        4
+                    } else if eq_ic(b, e + gap, b"or ") {
+                        3
+                    } else {
+                        0
+                    };
+                    q = e + gap + word;
+                    q += run(b, q, |c| c == b' ');
+                    listing = at(b, q).is_ascii_digit();
+                    limit = q + 1;
+                    continue;
+                }
+            }
+            return;
+        }
+        if c == 0 || c == b'\n' || c == b'.' {
+            return;
+        }
+        q += 1;
+    }
+}
+
+/// True when a number value is an account that lost leading zeros.
+pub(crate) fn integer_account(s: &[u8]) -> bool {
+    (9..=12).contains(&s.len()) && all(s, |c| c.is_ascii_digit())
+}

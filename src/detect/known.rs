@@ -1,0 +1,90 @@
+//! Values found in a context (an account in an ARN, a bucket after `s3://`, a secret after
+//! `aws_secret_access_key =`) are masked wherever else they appear bare. [`KnownValues`]
+//! carries them within one scan, or across the many scans of one body.
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::bytes::{at, before, is_alnum, is_base64};
+use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
+use super::{Finding, KindId};
+
+/// Values learned from their context, to be masked when they appear bare.
+#[derive(Clone, Default)]
+pub struct KnownValues {
+    values: Vec<(String, KindId)>,
+    seen: HashSet<String>,
+    automaton: Option<AhoCorasick>,
+    built_for: usize,
+}
+
+impl std::fmt::Debug for KnownValues {
+    /// The count only: the values are originals.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownValues")
+            .field("len", &self.values.len())
+            .finish()
+    }
+}
+
+impl KnownValues {
+    /// Number of distinct values learned.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub(crate) fn learn(&mut self, value: &str, kind: KindId) {
+        if value.len() >= 3 && !self.seen.contains(value) {
+            self.seen.insert(value.to_owned());
+            self.values.push((value.to_owned(), kind));
+        }
+    }
+
+    /// Appends every bare occurrence of a known value in `text`.
+    pub(crate) fn find_bare(&mut self, text: &str, out: &mut Vec<Finding>) {
+        if self.values.is_empty() {
+            return;
+        }
+        if self.automaton.is_none() || self.built_for != self.values.len() {
+            self.automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(self.values.iter().map(|(v, _)| v.as_str()))
+                .ok();
+            self.built_for = self.values.len();
+        }
+        let Some(ac) = &self.automaton else {
+            return;
+        };
+        let b = text.as_bytes();
+        for m in ac.find_iter(text) {
+            let Some((_, kind)) = self.values.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let (s, e) = (m.start(), m.end());
+            let bounded = if *kind == ACCOUNT {
+                !is_alnum(before(b, s)) && !is_alnum(at(b, e))
+            } else if *kind == SECRET_KEY || *kind == SESSION_TOKEN {
+                !is_base64(before(b, s)) && !is_base64(at(b, e))
+            } else {
+                let inner = |c: u8| is_alnum(c) || c == b'_' || c == b'-';
+                let dotted_before =
+                    before(b, s) == b'.' && is_alnum(before(b, s.saturating_sub(1)));
+                let dotted_after = at(b, e) == b'.' && is_alnum(at(b, e + 1));
+                !(inner(before(b, s)) || inner(at(b, e)) || dotted_before || dotted_after)
+            };
+            if bounded {
+                out.push(Finding {
+                    start: s,
+                    end: e,
+                    kind: *kind,
+                });
+            }
+        }
+    }
+}

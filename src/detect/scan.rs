@@ -1,0 +1,406 @@
+//! The single left-to-right pass: a 256-entry class table finds the few bytes that can
+//! anchor an identifier (`-`, `:`, `.`, `=`, `/`, `_`, and `A`/`I`/`F` at a word start);
+//! each anchor runs a hand-written matcher, and a match resumes the pass after its end, so
+//! no rule runs inside an identifier already found. Digits are not anchors (they are too
+//! common): addresses anchor on their dots, accounts on the key or label before them.
+
+use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
+use super::keyed::{self, Rule};
+use super::kinds::*;
+use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
+
+const NONE: u8 = 0;
+const HYPHEN: u8 = 2;
+const COLON: u8 = 3;
+const DOT: u8 = 4;
+const EQUALS: u8 = 5;
+const SLASH: u8 = 6;
+const UNDERSCORE: u8 = 7;
+const UPPER: u8 = 8;
+
+const CLASS: [u8; 256] = {
+    let mut t = [NONE; 256];
+    t[b'-' as usize] = HYPHEN;
+    t[b':' as usize] = COLON;
+    t[b'.' as usize] = DOT;
+    t[b'=' as usize] = EQUALS;
+    t[b'/' as usize] = SLASH;
+    t[b'_' as usize] = UNDERSCORE;
+    t[b'A' as usize] = UPPER;
+    t[b'I' as usize] = UPPER;
+    t[b'F' as usize] = UPPER;
+    t
+};
+
+#[inline]
+fn class(c: u8) -> u8 {
+    CLASS[usize::from(c)]
+}
+
+/// 1 for anchor bytes, 0 otherwise.
+const IS_ANCHOR: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (CLASS[c] != NONE) as u8;
+        c += 1;
+    }
+    t
+};
+
+/// Cheap necessary conditions of each matcher, checked before leaving the search loop: most
+/// anchors (sentence dots, hyphens between words, JSON colons after unrelated keys) stop
+/// here. Each must accept everything its matcher could match.
+#[inline]
+fn worth(b: &[u8], p: usize) -> bool {
+    let prev = before(b, p);
+    let next = at(b, p + 1);
+    match class(at(b, p)) {
+        HYPHEN => {
+            ids::may_end_prefix(b, p)
+                || (prev.is_ascii_digit() && at(b, p + 5) == b'-')
+                || next == b'-'
+        }
+        DOT => {
+            (prev.is_ascii_digit() && next.is_ascii_digit())
+                || matches!(next.to_ascii_lowercase(), b'a' | b'c' | b'e' | b'o' | b's')
+        }
+        COLON => {
+            matches!(prev, b'n' | b'N' | b'3' | b':')
+                || prev.is_ascii_hexdigit()
+                || next.is_ascii_hexdigit()
+                || next == b':'
+                || keyed::may_follow_key(b, p)
+        }
+        EQUALS => keyed::may_follow_key(b, p),
+        SLASH => matches!(prev, b's' | b'S' | b'e' | b'E'),
+        UNDERSCORE => prev.is_ascii_digit(),
+        _ => !is_alnum(prev) && creds::may_start(next),
+    }
+}
+
+/// Position of the first anchor byte at or after `from` that is [`worth`] a matcher (or
+/// `b.len()`). Eight table lookups per step folded into a bit mask keep the loop to one
+/// branch without SIMD, which wasm32 lacks.
+#[inline(never)]
+fn next_anchor(b: &[u8], from: usize) -> usize {
+    let rest = b.get(from..).unwrap_or(&[]);
+    let mut chunks = rest.chunks_exact(8);
+    let mut off = from;
+    let t = |c: u8| IS_ANCHOR[usize::from(c)];
+    for chunk in &mut chunks {
+        if let Ok([c0, c1, c2, c3, c4, c5, c6, c7]) = <[u8; 8]>::try_from(chunk) {
+            if t(c0) | t(c1) | t(c2) | t(c3) | t(c4) | t(c5) | t(c6) | t(c7) != 0 {
+                for (k, c) in chunk.iter().enumerate() {
+                    if t(*c) != 0 && worth(b, off + k) {
+                        return off + k;
+                    }
+                }
+            }
+        }
+        off += 8;
+    }
+    let tail = chunks.remainder();
+    off + tail
+        .iter()
+        .enumerate()
+        .position(|(k, c)| class(*c) != NONE && worth(b, off + k))
+        .unwrap_or(tail.len())
+}
+
+/// Candidates of one text, before overlaps are resolved.
+pub(crate) struct Sink<'a> {
+    pub out: &'a mut Vec<Finding>,
+    pub learned: Vec<(usize, usize, KindId)>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, start: usize, end: usize, kind: KindId) {
+        if start < end {
+            self.out.push(Finding { start, end, kind });
+        }
+    }
+}
+
+impl Detector {
+    /// Appends the candidates of `text` to `sink` (no percent decoding, no known values).
+    pub(crate) fn collect(&self, text: &str, key: Option<&str>, sink: &mut Sink<'_>) {
+        let b = text.as_bytes();
+        if let Some(key) = key {
+            self.keyed_value(b, key.as_bytes(), sink);
+        }
+        let version_key = key.is_some_and(|k| k.to_ascii_lowercase().contains("version"));
+        let mut i = 0;
+        loop {
+            let p = next_anchor(b, i);
+            if p >= b.len() {
+                break;
+            }
+            let c = at(b, p);
+            i = match class(c) {
+                UPPER if is_alnum(before(b, p)) => p + run(b, p, is_alnum),
+                UPPER => match creds::credential_at(b, p) {
+                    Some((end, kind)) => self.take(sink, p, end, kind),
+                    None => p + run(b, p, is_alnum),
+                },
+                HYPHEN => self.at_hyphen(b, p, sink),
+                COLON => self.at_colon(b, p, sink),
+                DOT => self.at_dot(b, p, version_key, sink),
+                EQUALS => self.at_separator(b, p, sink),
+                SLASH => self.at_slash(b, p, sink),
+                _ => self.at_underscore(b, p, sink),
+            }
+            .max(p + 1);
+        }
+        if self.bare_account_ids {
+            self.bare_accounts(b, sink);
+        }
+        self.accounts_in_prose(b, sink);
+        if self.secrets_near_keys {
+            let keys: Vec<(usize, usize)> = sink
+                .out
+                .iter()
+                .filter(|f| f.kind == ACCESS_KEY)
+                .map(|f| (f.start, f.end))
+                .collect();
+            let mut found = Vec::new();
+            for (s, e) in keys {
+                creds::secrets_near(b, s, e, 256, &mut found);
+            }
+            for (s, e, kind) in found {
+                sink.push(s, e, kind);
+                sink.learned.push((s, e, kind));
+            }
+        }
+    }
+
+    fn take(&self, sink: &mut Sink<'_>, start: usize, end: usize, kind: KindId) -> usize {
+        sink.push(start, end, kind);
+        end
+    }
+
+    fn keyed_value(&self, b: &[u8], key: &[u8], sink: &mut Sink<'_>) {
+        let Some(rule) = keyed::rule_for_key(key) else {
+            return;
+        };
+        let v = run(b, 0, |c| c == b' ');
+        if rule == Rule::Account {
+            let n = run(b, v, |c| c.is_ascii_digit());
+            if v + n == b.len() && keyed::integer_account(slice(b, v, v + n)) {
+                sink.push(v, v + n, ACCOUNT);
+                sink.learned.push((v, v + n, ACCOUNT));
+                return;
+            }
+        }
+        if let Some((end, kind)) = keyed::value_at(b, v, rule) {
+            sink.push(v, end, kind);
+            sink.learned.push((v, end, kind));
+        }
+    }
+
+    /// Accounts after the word `account` in prose, found with one `memmem` pass.
+    fn accounts_in_prose(&self, b: &[u8], sink: &mut Sink<'_>) {
+        let mut found = Vec::new();
+        for needle in [&b"ccount"[..], b"CCOUNT"] {
+            for p in memchr::memmem::find_iter(b, needle) {
+                keyed::accounts_after_word(b, p, &mut found);
+            }
+        }
+        self.take_all(sink, found);
+    }
+
+    /// 12-digit numbers outside any context (opt-in).
+    fn bare_accounts(&self, b: &[u8], sink: &mut Sink<'_>) {
+        let mut p = 0;
+        while let Some(off) = b
+            .get(p..)
+            .and_then(|r| r.iter().position(u8::is_ascii_digit))
+        {
+            let d = p + off;
+            let n = run(b, d, |c| c.is_ascii_digit());
+            if n == 12 && !is_alnum(before(b, d)) && !is_alnum(at(b, d + n)) {
+                sink.push(d, d + n, ACCOUNT);
+            }
+            p = d + n;
+        }
+    }
+
+    /// Pushes context finds and learns them.
+    fn take_all(&self, sink: &mut Sink<'_>, found: Vec<(usize, usize, KindId)>) -> usize {
+        let mut end = 0;
+        for (s, e, kind) in found {
+            sink.push(s, e, kind);
+            sink.learned.push((s, e, kind));
+            end = e;
+        }
+        end
+    }
+
+    fn at_hyphen(&self, b: &[u8], h: usize, sink: &mut Sink<'_>) -> usize {
+        let prev = before(b, h);
+        if is_alnum(prev) {
+            if let Some((start, end, kind)) = ids::at_hyphen(b, h) {
+                return self.take(sink, start, end, kind);
+            }
+        }
+        if prev.is_ascii_digit() {
+            // `1234-5678-9012` after an account label.
+            let d = h.saturating_sub(4);
+            if keyed::account_at(b, d) == Some(d + 14) && keyed::account_context(b, d) {
+                return self.take_all(sink, vec![(d, d + 14, ACCOUNT)]);
+            }
+        } else if at(b, h + 1) == b'-' && !is_alnum(prev) {
+            // `--bucket name`, `--owner-ids 111122223333`: the flag is the key.
+            let flag_end = h
+                + 2
+                + run(slice(b, 0, (h + 42).min(b.len())), h + 2, |c| {
+                    is_alnum(c) || c == b'-'
+                });
+            if at(b, flag_end) == b' ' || at(b, flag_end) == b'=' {
+                let mut found = Vec::new();
+                if let Some(end) = keyed::keyed_after_separator(b, flag_end, &mut found) {
+                    self.take_all(sink, found);
+                    return end;
+                }
+            }
+        }
+        h + 1
+    }
+
+    fn at_colon(&self, b: &[u8], i: usize, sink: &mut Sink<'_>) -> usize {
+        let prev = before(b, i);
+        if (prev == b'n' || prev == b'N') && i >= 3 {
+            if let Some(found) = arn::arn_at(b, i - 3) {
+                for (s, e, kind) in found.learned.into_iter().flatten() {
+                    sink.learned.push((s, e, kind));
+                }
+                if let Some(kind) = found.kind {
+                    sink.push(i - 3, found.end, kind);
+                }
+                return found.end;
+            }
+        }
+        if prev == b'3' && i >= 2 && eq_ic(b, i - 2, b"s3://") && !is_alnum(before(b, i - 2)) {
+            if let Some(end) = self.s3_uri(b, i - 2, sink) {
+                return end;
+            }
+        }
+        let next = at(b, i + 1);
+        if prev.is_ascii_hexdigit() || prev == b':' || next.is_ascii_hexdigit() || next == b':' {
+            if let Some((start, end, kind)) = ip::ipv6_around(b, i) {
+                return self.take(sink, start, end, kind);
+            }
+        }
+        self.at_separator(b, i, sink)
+    }
+
+    fn s3_uri(&self, b: &[u8], s: usize, sink: &mut Sink<'_>) -> Option<usize> {
+        let v = s + 5;
+        let n = run(b, v, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
+        });
+        let bucket = slice(b, v, v + n);
+        let next = at(b, v + n);
+        if !keyed::is_bucket_name(bucket) || is_alnum(next) || next == b'_' {
+            return None;
+        }
+        let mut end = v + n;
+        if next == b'/' {
+            end += b.get(end..).map_or(0, |r| {
+                r.iter()
+                    .take_while(|c| {
+                        **c > b' '
+                            && !matches!(**c, b'"' | b'\'' | b'`' | b'\\' | b'<' | b'>' | 0x7f)
+                    })
+                    .count()
+            });
+            while end > v + n && matches!(at(b, end - 1), b'.' | b',' | b';' | b')') {
+                end -= 1;
+            }
+        }
+        sink.learned.push((v, v + n, BUCKET));
+        sink.push(s, end, S3_URI);
+        Some(end)
+    }
+
+    fn at_separator(&self, b: &[u8], s: usize, sink: &mut Sink<'_>) -> usize {
+        let mut found = Vec::new();
+        match keyed::keyed_after_separator(b, s, &mut found) {
+            Some(end) => {
+                self.take_all(sink, found);
+                end
+            }
+            None => s + 1,
+        }
+    }
+
+    fn at_dot(&self, b: &[u8], dot: usize, version_key: bool, sink: &mut Sink<'_>) -> usize {
+        if !is_alnum(at(b, dot + 1)) {
+            return dot + 1;
+        }
+        if before(b, dot).is_ascii_digit() && at(b, dot + 1).is_ascii_digit() {
+            let d = run_back(b, dot, 4, |c| c.is_ascii_digit());
+            if let Some((end, kind)) = ip::ipv4_at(b, d, version_key) {
+                return self.take(sink, d, end, kind);
+            }
+            return dot + 1;
+        }
+        let Some(host) = hosts::host_at_dot(b, dot) else {
+            return dot + 1;
+        };
+        if let Some((s, e, kind)) = host.learned {
+            sink.learned.push((s, e, kind));
+        }
+        if let Some(kind) = host.kind {
+            sink.push(host.start, host.end, kind);
+        }
+        host.end
+    }
+
+    fn at_slash(&self, b: &[u8], s: usize, sink: &mut Sink<'_>) -> usize {
+        let word_start = run_back(b, s, 10, |c| c.is_ascii_alphanumeric());
+        if is_alnum(before(b, word_start)) {
+            return s + 1;
+        }
+        let word = slice(b, word_start, s);
+        if word.eq_ignore_ascii_case(b"alias") {
+            if let Some(end) = keyed::alias_at(b, word_start) {
+                return self.take(sink, word_start, end, KMS_ALIAS);
+            }
+        } else if word.eq_ignore_ascii_case(b"hostedzone") {
+            if let Some((end, kind)) = keyed::value_at(b, s + 1, Rule::HostedZone) {
+                sink.learned.push((s + 1, end, kind));
+                return self.take(sink, s + 1, end, kind);
+            }
+        } else if word.eq_ignore_ascii_case(b"restapis") {
+            let n = run(b, s + 1, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+            if n == 10 && !is_alnum(at(b, s + 11)) {
+                sink.learned.push((s + 1, s + 11, APIGW));
+                return self.take(sink, s + 1, s + 11, APIGW);
+            }
+        }
+        s + 1
+    }
+
+    /// Cognito user pool: `<region>_<id>`.
+    fn at_underscore(&self, b: &[u8], u: usize, sink: &mut Sink<'_>) -> usize {
+        if !before(b, u).is_ascii_digit() {
+            return u + 1;
+        }
+        let start = run_back(b, u, 20, |c| is_alnum(c) || c == b'-');
+        let n = run(b, u + 1, is_alnum);
+        let ok = !is_alnum(before(b, start))
+            && ip_free(slice(b, start, u))
+            && (1..=55).contains(&n)
+            && at(b, u + 1 + n) != b'_'
+            && super::bytes::is_region(slice(b, start, u));
+        if ok {
+            return self.take(sink, start, u + 1 + n, COGNITO_POOL);
+        }
+        u + 1
+    }
+}
+
+fn ip_free(s: &[u8]) -> bool {
+    !all(s, |c| c.is_ascii_digit())
+}

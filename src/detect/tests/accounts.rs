@@ -1,0 +1,123 @@
+//! 1.3 Account IDs: only in a context, in every listed form.
+
+use super::{check, check_with, v};
+use crate::detect::{Detector, DetectorConfig};
+
+#[test]
+fn json_keys_in_text() {
+    check(&[
+        v!("\"AccountId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"accountId\":\"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"AwsAccountId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"awsAccountId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"OwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"InstanceOwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"NetworkInterfaceOwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"VpcOwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"PeerOwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"GroupOwnerId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"UserId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"RequesterId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"registryId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"ExpectedBucketOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"QueueOwnerAWSAccountId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"SourceAccount\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"OwnerAccountId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"Account\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"Principal\": {\"AWS\": \"123456789012\"}" => [ACCOUNT: "123456789012"]),
+        v!("\"aws:SourceAccount\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"UserId\": \"123456789012:my-federated-user-name\"" => [ACCOUNT: "123456789012"]),
+        v!("\"OwnerIds\": [\"111122223333\", \"444455556666\"]" => [ACCOUNT: "111122223333", ACCOUNT: "444455556666"]),
+        v!("'AccountId': '123456789012'" => [ACCOUNT: "123456789012"]),
+    ]);
+}
+
+#[test]
+fn labels_in_prose_config_and_cli() {
+    check(&[
+        v!("account 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("in AWS account 123456789012." => [ACCOUNT: "123456789012"]),
+        v!("Account ID: 1234-5678-9012" => [ACCOUNT: "1234-5678-9012"]),
+        v!("Account ID 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("account number 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("accounts 111122223333 and 444455556666" => [ACCOUNT: "111122223333", ACCOUNT: "444455556666"]),
+        v!("ACCOUNT 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("AWS_ACCOUNT_ID=123456789012" => [ACCOUNT: "123456789012"]),
+        v!("aws_account_id = 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("account_id: 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("--owner-ids 111122223333 444455556666" => [ACCOUNT: "111122223333", ACCOUNT: "444455556666"]),
+        v!("--aws-account-ids 111122223333" => [ACCOUNT: "111122223333"]),
+        v!("--account-id 111122223333" => [ACCOUNT: "111122223333"]),
+        v!("--expected-bucket-owner 111122223333" => [ACCOUNT: "111122223333"]),
+    ]);
+}
+
+#[test]
+fn integer_and_hyphen_forms() {
+    check(&[
+        v!("\"AccountId\": 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("\"AccountId\": 12345678901," => [ACCOUNT: "12345678901"]),
+        v!("\"AccountId\": 123456789" => [ACCOUNT: "123456789"]),
+        v!("\"AccountId\": 12345678" => []),
+        v!("\"AccountId\": \"1234-5678-9012\"" => [ACCOUNT: "1234-5678-9012"]),
+        v!(key = "AccountId", "123456789012" => [ACCOUNT: "123456789012"]),
+        v!(key = "AccountId", "12345678901" => [ACCOUNT: "12345678901"]),
+        v!(key = "accountId", "1234-5678-9012" => [ACCOUNT: "1234-5678-9012"]),
+        v!(key = "OwnerId", "amazon" => []),
+        v!(key = "RequesterId", "AIDACKCEVSQ6C2EXAMPLE" => [IAM_ID: "AIDACKCEVSQ6C2EXAMPLE"]),
+        v!(key = "UserId", "123456789012:my-user" => [ACCOUNT: "123456789012"]),
+        v!(key = "Name", "123456789012" => []),
+    ]);
+}
+
+#[test]
+fn no_context_no_account() {
+    check(&[
+        v!("123456789012" => []),
+        v!("order 123456789012 shipped" => []),
+        v!("call +1 123456789012" => []),
+        v!("an-instance-1472499213109" => []),
+        v!("1472499213109" => []),
+        v!("\"Timestamp\": 1472499213109" => []),
+        v!("\"AccountId\": \"1234567890123\"" => []),
+        v!("\"AccountId\": \"12345678901a\"" => []),
+        v!("account 1234567890123" => []),
+        v!("the account was closed in 2019" => []),
+        v!("\"OwnerId\": \"amazon\"" => []),
+        v!("2024-08-14 1234-5678" => []),
+        v!("\"Count\": 123456789012" => []),
+        v!("accounting 123456789012" => []),
+    ]);
+}
+
+#[test]
+fn learned_in_context_masked_bare() {
+    check(&[
+        v!("bare 123456789012 then arn:aws:iam::123456789012:role/Admin" =>
+            [ACCOUNT: "123456789012", ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/Admin"]),
+        v!("arn:aws:iam::123456789012:role/Admin and 123456789012 but not 1234567890123" =>
+            [ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/Admin", ACCOUNT: "123456789012"]),
+        v!("123456789012.dkr.ecr.us-east-1.amazonaws.com/app then 123456789012" =>
+            [ECR_HOST: "123456789012.dkr.ecr.us-east-1.amazonaws.com/app", ACCOUNT: "123456789012"]),
+        v!("https://sqs.us-east-1.amazonaws.com/123456789012/MyQueue owner 123456789012" =>
+            [SQS_URL: "sqs.us-east-1.amazonaws.com/123456789012/MyQueue", ACCOUNT: "123456789012"]),
+    ]);
+}
+
+#[test]
+fn bare_accounts_opt_in() {
+    let d = Detector::new(&DetectorConfig {
+        bare_account_ids: true,
+        ..DetectorConfig::default()
+    })
+    .unwrap();
+    check_with(
+        &d,
+        &[
+            v!("order 123456789012 shipped" => [ACCOUNT: "123456789012"]),
+            v!("1472499213109" => []),
+            v!("x123456789012" => []),
+            v!("2024-08-14" => []),
+        ],
+    );
+}

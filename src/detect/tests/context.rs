@@ -1,0 +1,94 @@
+//! 1.6, 1.7 Context kinds: buckets, KMS, Route 53, CloudFront, API Gateway, Cognito,
+//! CloudHSM, Organizations roots and policies, Beanstalk environments.
+
+use super::{check, v};
+
+#[test]
+fn buckets() {
+    check(&[
+        v!("\"Bucket\": \"my-bucket\"" => [BUCKET: "my-bucket"]),
+        v!("\"BucketName\": \"my.bucket.name\"" => [BUCKET: "my.bucket.name"]),
+        v!("\"bucketName\": \"logs-2024\"" => [BUCKET: "logs-2024"]),
+        v!("\"S3BucketName\": \"cfn-templates\"" => [BUCKET: "cfn-templates"]),
+        v!("\"S3Bucket\": \"lambda-code\"" => [BUCKET: "lambda-code"]),
+        v!("\"LoggingBucket\": \"access-logs\"" => [BUCKET: "access-logs"]),
+        v!("bucket=my-bucket&key=x" => [BUCKET: "my-bucket"]),
+        v!("--bucket my-bucket --key x" => [BUCKET: "my-bucket"]),
+        v!("--bucket=my-bucket" => [BUCKET: "my-bucket"]),
+        v!(key = "Bucket", "my-bucket" => [BUCKET: "my-bucket"]),
+        v!(key = "destinationBucketName", "my-bucket" => [BUCKET: "my-bucket"]),
+        v!("\"Bucket\": \"My_Bucket\"" => []),
+        v!("\"Bucket\": \"ab\"" => []),
+        v!("\"Bucket\": \"10.0.1.17\"" => [PRIVATE_IP: "10.0.1.17"]),
+        v!("\"Bucket\": \"arn:aws:s3:::b1\"" => [ARN_S3: "arn:aws:s3:::b1"]),
+        v!("\"Bucket\": \"a..b\"" => []),
+        v!("\"Bucket\": \"-abc\"" => []),
+        // Never guessed from words (pitfall 8).
+        v!("blogs and catalogs and my-logs-bucket" => []),
+        v!("the bucket is full" => []),
+        // Learned in context, masked bare.
+        v!("s3://data-lake-raw/x then data-lake-raw again, not data-lake-raw-2" =>
+            [S3_URI: "s3://data-lake-raw/x", BUCKET: "data-lake-raw"]),
+        v!("arn:aws:s3:::corp-secrets/a and corp-secrets" => [ARN_S3: "arn:aws:s3:::corp-secrets/a", BUCKET: "corp-secrets"]),
+    ]);
+}
+
+#[test]
+fn kms() {
+    check(&[
+        v!("\"KeyId\": \"1234abcd-12ab-34cd-56ef-1234567890ab\"" => [KMS_KEY: "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+        v!("\"KmsKeyId\": \"b0844d6c-xmpl-4463-97a4-d49f50839966\"" => [KMS_KEY: "b0844d6c-xmpl-4463-97a4-d49f50839966"]),
+        v!("\"TargetKeyId\": \"1234abcd-12ab-34cd-56ef-1234567890ab\"" => [KMS_KEY: "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+        v!(key = "KeyId", "1234abcd-12ab-34cd-56ef-1234567890ab" => [KMS_KEY: "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+        v!("--key-id 1234abcd-12ab-34cd-56ef-1234567890ab" => [KMS_KEY: "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+        v!("\"RequestId\": \"1234abcd-12ab-34cd-56ef-1234567890ab\"" => []),
+        v!("request 1234abcd-12ab-34cd-56ef-1234567890ab failed" => []),
+        v!("\"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\"" => [ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
+        v!("arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab and 1234abcd-12ab-34cd-56ef-1234567890ab" =>
+            [ARN_KMS: "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", KMS_KEY: "1234abcd-12ab-34cd-56ef-1234567890ab"]),
+        v!("alias/ExampleAlias" => [KMS_ALIAS: "alias/ExampleAlias"]),
+        v!("\"AliasName\": \"alias/my-key_1\"" => [KMS_ALIAS: "alias/my-key_1"]),
+        v!("alias/aws/s3" => []),
+        v!("malias/x" => []),
+    ]);
+}
+
+#[test]
+fn route53_cloudfront_apigw() {
+    check(&[
+        v!("\"HostedZoneId\": \"Z3M3LMPEXAMPLE\"" => [HOSTED_ZONE: "Z3M3LMPEXAMPLE"]),
+        v!("/hostedzone/Z2R2ITUGPM61AM" => [HOSTED_ZONE: "Z2R2ITUGPM61AM"]),
+        v!(key = "HostedZoneId", "Z3M3LMPEXAMPLE" => [HOSTED_ZONE: "Z3M3LMPEXAMPLE"]),
+        v!("Z3M3LMPEXAMPLE" => []),
+        v!("\"HostedZoneId\": \"z3m3\"" => []),
+        v!("\"DistributionId\": \"EDFDVBD6EXAMPLE\"" => [CF_DISTRIBUTION: "EDFDVBD6EXAMPLE"]),
+        v!("--distribution-id E1XNX8R2GOAABC" => [CF_DISTRIBUTION: "E1XNX8R2GOAABC"]),
+        v!("EDFDVBD6EXAMPLE" => []),
+        v!("\"DistributionId\": \"EXAMPLE\"" => []),
+        v!("\"restApiId\": \"1wm2dx1f33\"" => [APIGW: "1wm2dx1f33"]),
+        v!("\"ApiId\": \"a1b2c3d4\"" => [APIGW: "a1b2c3d4"]),
+        v!("/restapis/1wm2dx1f33/stages" => [APIGW: "1wm2dx1f33"]),
+        v!("--rest-api-id 1wm2dx1f33" => [APIGW: "1wm2dx1f33"]),
+        v!("\"ApiId\": \"ab\"" => []),
+    ]);
+}
+
+#[test]
+fn cognito_hsm_orgs_beanstalk() {
+    check(&[
+        v!("us-west-2_aaaaaaaaa" => [COGNITO_POOL: "us-west-2_aaaaaaaaa"]),
+        v!("\"UserPoolId\": \"eu-central-1_AbC123xyZ\"" => [COGNITO_POOL: "eu-central-1_AbC123xyZ"]),
+        v!("us-west-2_" => []),
+        v!("x86_64 python3_11 us-west-2" => []),
+        v!("\"ClusterId\": \"cluster-jxhlf7644ne\"" => [HSM_CLUSTER: "cluster-jxhlf7644ne"]),
+        v!("cluster-jxhlf7644ne" => []),
+        v!("\"RootId\": \"r-1ab2\"" => [ORG_ROOT: "r-1ab2"]),
+        v!("\"ParentId\": \"ou-6hi7-8j91kl2m\"" => [ORG_UNIT: "ou-6hi7-8j91kl2m"]),
+        v!("\"PolicyId\": \"p-FullAWSAccess\"" => [ORG_POLICY: "p-FullAWSAccess"]),
+        v!("\"PolicyId\": \"p-examplepolicyid111\"" => [ORG_POLICY: "p-examplepolicyid111"]),
+        v!("\"Id\": \"o-abcdefghij\"" => []),
+        v!("\"OrganizationId\": \"o-abcdefghij\"" => [ORG: "o-abcdefghij"]),
+        v!("\"EnvironmentId\": \"e-abcdefghij\"" => [BEANSTALK_ENV: "e-abcdefghij"]),
+        v!("r-1ab2 p-FullAWSAccess" => []),
+    ]);
+}

@@ -1,0 +1,32 @@
+//! Section 2: percent encoding (single and double) and case.
+
+use super::{check, v};
+
+#[test]
+fn percent_encoded() {
+    check(&[
+        v!("arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin" => [ARN_IAM_ROLE: "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin"]),
+        v!("?role=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin&x=1" => [ARN_IAM_ROLE: "arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin"]),
+        v!("arn%253Aaws%253Aiam%253A%253A123456789012%253Arole%252FAdmin" => [ARN_IAM_ROLE: "arn%253Aaws%253Aiam%253A%253A123456789012%253Arole%252FAdmin"]),
+        v!("X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request" => [ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
+        v!("s3%3A%2F%2Fmy-bucket%2Fkey.txt" => [S3_URI: "s3%3A%2F%2Fmy-bucket%2Fkey.txt"]),
+        v!("host=ip-10-0-1-17.ec2.internal%20now" => [EC2_HOST: "ip-10-0-1-17.ec2.internal"]),
+        v!("i%2D0b263919b6498b123" => [EC2: "i%2D0b263919b6498b123"]),
+        v!("ip%3D10.0.1.17" => [PRIVATE_IP: "10.0.1.17"]),
+        v!("q=%22AccountId%22%3A%20%22123456789012%22" => [ACCOUNT: "123456789012"]),
+        v!("X-Amz-Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024" => []),
+        v!("100%25 done, 50%off %zz %4" => []),
+        v!("caf%C3%A9 i-93633f9b" => [EC2: "i-93633f9b"]),
+    ]);
+}
+
+#[test]
+fn case_insensitive_prefixes_and_suffixes() {
+    check(&[
+        v!("I-0B263919B6498B123" => [EC2: "I-0B263919B6498B123"]),
+        v!("SUBNET-04CCF456919E69055" => [SUBNET: "SUBNET-04CCF456919E69055"]),
+        v!("IP-10-0-1-17.EC2.INTERNAL" => [EC2_HOST: "IP-10-0-1-17.EC2.INTERNAL"]),
+        v!("MyDb.Cx1llnox7iyx.Us-West-2.Rds.AmazonAws.Com" => [RDS_HOST: "MyDb.Cx1llnox7iyx.Us-West-2.Rds.AmazonAws.Com"]),
+        v!("ARN:AWS:S3:::B1" => [ARN_S3: "ARN:AWS:S3:::B1"]),
+    ]);
+}

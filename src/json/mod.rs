@@ -1,0 +1,454 @@
+//! A validating JSON scanner that visits every string (keys and values) of a document with
+//! its site: where it is in the raw bytes, the key it belongs to, the `type` of its object,
+//! and whether it must pass unchanged. Masking (requests) and restoring (JSON responses)
+//! both walk bodies with it.
+//!
+//! [`Document::parse`] validates the whole body in one pass (UTF-8, syntax, nesting depth)
+//! and records strings and containers on a flat tape; [`Document::walk`] then visits the
+//! strings in document order, applying [`Rules`]. Strings without escapes are handed out in
+//! place; strings with escapes are decoded, and [`Site::raw_span`] maps a range of the
+//! decoded text back to raw bytes (a boundary inside an escape widens to the whole escape).
+//! A string value that is itself a JSON object or array (a `tool_result` carrying CLI JSON
+//! output) is walked as a document of its own, up to [`WalkOptions::max_nesting`] levels,
+//! instead of being visited as text; its sites map back through every level.
+//!
+//! Restoring a JSON response with it: walk with [`Rules::MessagesApi`], leave frozen sites
+//! (thinking, signatures) alone, and in the raw bytes of every other site's [`Site::span`]
+//! write each original JSON-escaped `site.nesting + 1` times (once for the body, once more
+//! per level of JSON inside a string).
+//!
+//! ```
+//! use aws_masker::json::{Document, Role, WalkOptions};
+//!
+//! let body = br#"{"model":"claude-x","messages":[{"role":"user",
+//!     "content":"{\"Bucket\": \"my-bucket\"}"}]}"#;
+//! let doc = Document::parse(body).unwrap();
+//! let mut seen = Vec::new();
+//! doc.walk(WalkOptions::default(), &mut |site: &aws_masker::json::Site<'_>| {
+//!     if site.role == Role::Value && !site.frozen() {
+//!         let span = site.raw_span(0..site.text.len());
+//!         seen.push((site.key.map(str::to_owned), site.text.to_owned(), span));
+//!     }
+//! });
+//! // `model` and `role` are frozen; the content string is JSON, so its inner value is
+//! // visited with its inner key, and its span covers the raw (escaped) bytes.
+//! assert_eq!(seen.len(), 1);
+//! let (key, text, span) = &seen[0];
+//! assert_eq!((key.as_deref(), text.as_str()), (Some("Bucket"), "my-bucket"));
+//! assert_eq!(&body[span.clone()], b"my-bucket");
+//! ```
+
+mod escape;
+mod rules;
+mod tape;
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+pub use escape::{decode_into, EscapeMap};
+pub use rules::{member_mode, Mode, Rules};
+pub use tape::MAX_LEN;
+
+use tape::Tok;
+
+/// Deepest nesting of objects and arrays accepted in one document.
+pub const MAX_DEPTH: usize = 128;
+
+/// Why a body is not a JSON document we can walk. Offsets are byte offsets in the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonError {
+    Syntax { offset: usize, what: &'static str },
+    Utf8 { offset: usize },
+    TooDeep { offset: usize, max: usize },
+    TooLarge { len: usize, max: usize },
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonError::Syntax { offset, what } => {
+                write!(f, "invalid json at byte {offset}: {what}")
+            }
+            JsonError::Utf8 { offset } => write!(f, "invalid utf-8 at byte {offset}"),
+            JsonError::TooDeep { offset, max } => {
+                write!(f, "json nested deeper than {max} levels at byte {offset}")
+            }
+            JsonError::TooLarge { len, max } => {
+                write!(f, "json of {len} bytes is over {max} bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// Whether a string is an object key or a value (an array element is a value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Key,
+    Value,
+}
+
+/// How to walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkOptions {
+    pub rules: Rules,
+    /// How many levels of JSON inside strings are walked as documents (0: none).
+    pub max_nesting: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            rules: Rules::MessagesApi,
+            max_nesting: 4,
+        }
+    }
+}
+
+/// Receives every string of a walked document, in document order.
+pub trait Visitor {
+    fn visit(&mut self, site: &Site<'_>);
+}
+
+impl<F: FnMut(&Site<'_>)> Visitor for F {
+    fn visit(&mut self, site: &Site<'_>) {
+        self(site)
+    }
+}
+
+/// One string of the document and its context.
+#[derive(Clone, Copy, Debug)]
+pub struct Site<'a> {
+    /// The decoded text. For a frozen site it is the raw text (frozen strings are not decoded).
+    pub text: &'a str,
+    pub role: Role,
+    /// For a value: the (decoded) key of the member it is, or of the array it is in. Inside
+    /// JSON found in a string, the outer key until an inner one takes over.
+    pub key: Option<&'a str>,
+    /// The `type` of the object this string is a key or member value of (API mode only).
+    pub object_type: Option<&'a str>,
+    pub mode: Mode,
+    /// 0 for the body itself, n for JSON found inside a string n levels deep.
+    pub nesting: usize,
+    /// True when the raw text holds escapes (then `text` differs from it, unless frozen).
+    pub escaped: bool,
+    start: usize,
+    map: Option<&'a EscapeMap>,
+    level: Option<&'a Level<'a>>,
+}
+
+/// A JSON document decoded from a string of an enclosing document.
+#[derive(Debug)]
+struct Level<'a> {
+    parent: Option<&'a Level<'a>>,
+    /// Where the enclosing string's raw text starts in its own document.
+    base: usize,
+    map: &'a EscapeMap,
+}
+
+impl Site<'_> {
+    /// True when the string must pass unchanged.
+    pub fn frozen(&self) -> bool {
+        self.mode == Mode::Frozen
+    }
+
+    /// The raw bytes of the body that `text[range]` comes from, through every level of
+    /// escaping. Boundaries inside an escape widen to cover it.
+    pub fn raw_span(&self, range: Range<usize>) -> Range<usize> {
+        let (mut start, mut end) = match self.map {
+            Some(map) => (map.start(range.start), map.end(range.end)),
+            None => (range.start, range.end),
+        };
+        start += self.start;
+        end += self.start;
+        let mut level = self.level;
+        while let Some(l) = level {
+            start = l.base + l.map.start(start);
+            end = l.base + l.map.end(end);
+            level = l.parent;
+        }
+        start..end
+    }
+
+    /// The raw bytes of the whole string in the body, quotes excluded.
+    pub fn span(&self) -> Range<usize> {
+        self.raw_span(0..self.text.len())
+    }
+}
+
+/// A validated JSON document and its tape.
+#[derive(Clone, Debug)]
+pub struct Document<'a> {
+    text: &'a str,
+    tape: Vec<Tok>,
+}
+
+impl<'a> Document<'a> {
+    /// Validates `bytes` (UTF-8, JSON syntax, at most [`MAX_DEPTH`] levels).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, JsonError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| JsonError::Utf8 {
+            offset: e.valid_up_to(),
+        })?;
+        Self::parse_str(text)
+    }
+
+    /// Validates `text` (JSON syntax, at most [`MAX_DEPTH`] levels).
+    pub fn parse_str(text: &'a str) -> Result<Self, JsonError> {
+        Self::parse_with(text, Vec::new()).map_err(|(e, _)| e)
+    }
+
+    /// Like [`Document::parse_str`], reusing `tape`'s allocation (given back on error).
+    fn parse_with(text: &'a str, mut tape: Vec<Tok>) -> Result<Self, (JsonError, Vec<Tok>)> {
+        match tape::tokenize(text, MAX_DEPTH, &mut tape) {
+            Ok(()) => Ok(Document { text, tape }),
+            Err(e) => Err((e, tape)),
+        }
+    }
+
+    /// The document's text.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Visits every string in document order.
+    pub fn walk<V: Visitor + ?Sized>(&self, options: WalkOptions, visitor: &mut V) {
+        let mode = match options.rules {
+            Rules::MessagesApi => Mode::Api,
+            Rules::None => Mode::Free,
+        };
+        let mut walker = Walker {
+            visitor,
+            options,
+            bufs: Vec::new(),
+            tapes: Vec::new(),
+        };
+        walker.document(
+            self,
+            None,
+            0,
+            Ctx {
+                mode,
+                key: None,
+                object_type: None,
+            },
+        );
+    }
+
+    fn raw(&self, tok: Tok) -> &'a str {
+        self.text.get(tok.start()..tok.end()).unwrap_or_default()
+    }
+
+    /// The decoded text of a string token.
+    fn decoded(&self, tok: Tok) -> Cow<'a, str> {
+        let raw = self.raw(tok);
+        if tok.is_escaped() {
+            let (mut text, mut map) = (String::new(), EscapeMap::default());
+            decode_into(raw, &mut text, &mut map);
+            Cow::Owned(text)
+        } else {
+            Cow::Borrowed(raw)
+        }
+    }
+
+    /// The `type` of the object whose members are on the tape at `first..past`, if it is a
+    /// string given once (or always the same).
+    fn object_type(&self, first: usize, past: usize) -> Option<Cow<'a, str>> {
+        let mut found: Option<Cow<'a, str>> = None;
+        let mut j = first;
+        while let Some(&key) = self.tape.get(j).filter(|_| j < past) {
+            let value = self
+                .tape
+                .get(j + 1)
+                .copied()
+                .filter(|t| j + 1 < past && !t.is_key());
+            j = match value {
+                Some(v) if v.is_container() => v.end(),
+                Some(_) => j + 2,
+                None => j + 1,
+            };
+            if self.raw(key) != "type" && !(key.is_escaped() && self.decoded(key) == "type") {
+                continue;
+            }
+            let v = value.filter(|v| !v.is_container())?;
+            let ty = self.decoded(v);
+            match &found {
+                Some(prev) if *prev != ty => return None,
+                _ => found = Some(ty),
+            }
+        }
+        found
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ctx<'k> {
+    mode: Mode,
+    key: Option<&'k str>,
+    object_type: Option<&'k str>,
+}
+
+struct Walker<'v, V: ?Sized> {
+    visitor: &'v mut V,
+    options: WalkOptions,
+    /// Decoding buffers, reused; one is taken per level of JSON inside strings.
+    bufs: Vec<(String, EscapeMap)>,
+    /// Tapes of JSON documents found inside strings, reused.
+    tapes: Vec<Vec<Tok>>,
+}
+
+impl<V: Visitor + ?Sized> Walker<'_, V> {
+    fn document(
+        &mut self,
+        doc: &Document<'_>,
+        level: Option<&Level<'_>>,
+        nesting: usize,
+        ctx: Ctx<'_>,
+    ) {
+        if !doc.tape.is_empty() {
+            self.value(doc, level, nesting, 0, ctx);
+        }
+    }
+
+    /// Walks the value at tape index `idx`; returns the index past it.
+    fn value(
+        &mut self,
+        doc: &Document<'_>,
+        level: Option<&Level<'_>>,
+        nesting: usize,
+        idx: usize,
+        ctx: Ctx<'_>,
+    ) -> usize {
+        let Some(&tok) = doc.tape.get(idx) else {
+            return idx + 1;
+        };
+        if !tok.is_container() {
+            self.string(doc, level, nesting, tok, Role::Value, ctx);
+            return idx + 1;
+        }
+        let past = tok.end();
+        if doc.text.as_bytes().get(tok.start()) == Some(&b'{') {
+            self.object(doc, level, nesting, idx + 1, past, ctx);
+        } else {
+            let mut j = idx + 1;
+            while j < past {
+                j = self.value(doc, level, nesting, j, ctx);
+            }
+        }
+        past.max(idx + 1)
+    }
+
+    fn object(
+        &mut self,
+        doc: &Document<'_>,
+        level: Option<&Level<'_>>,
+        nesting: usize,
+        first: usize,
+        past: usize,
+        ctx: Ctx<'_>,
+    ) {
+        let object_type = match ctx.mode {
+            Mode::Api => doc.object_type(first, past),
+            Mode::Free | Mode::Frozen => None,
+        };
+        let object_type = object_type.as_deref();
+        let mut j = first;
+        while let Some(&key_tok) = doc.tape.get(j).filter(|_| j < past) {
+            let key_ctx = Ctx {
+                mode: ctx.mode,
+                key: None,
+                object_type,
+            };
+            self.string(doc, level, nesting, key_tok, Role::Key, key_ctx);
+            j += 1;
+            if doc.tape.get(j).is_some_and(|t| j < past && !t.is_key()) {
+                let key = doc.decoded(key_tok);
+                let mode = rules::member_mode(ctx.mode, &key, object_type);
+                j = self.value(
+                    doc,
+                    level,
+                    nesting,
+                    j,
+                    Ctx {
+                        mode,
+                        key: Some(&key),
+                        object_type,
+                    },
+                );
+            }
+        }
+    }
+
+    fn string(
+        &mut self,
+        doc: &Document<'_>,
+        level: Option<&Level<'_>>,
+        nesting: usize,
+        tok: Tok,
+        role: Role,
+        ctx: Ctx<'_>,
+    ) {
+        let raw = doc.raw(tok);
+        let site = Site {
+            text: raw,
+            role,
+            key: ctx.key,
+            object_type: ctx.object_type,
+            mode: ctx.mode,
+            nesting,
+            escaped: tok.is_escaped(),
+            start: tok.start(),
+            map: None,
+            level,
+        };
+        if site.frozen() || !tok.is_escaped() {
+            // Unescaped text cannot hold JSON with strings in it: nothing to recurse into.
+            self.visitor.visit(&site);
+            return;
+        }
+        let (mut text, mut map) = self.bufs.pop().unwrap_or_default();
+        decode_into(raw, &mut text, &mut map);
+        let inner = match role {
+            Role::Value if nesting < self.options.max_nesting && looks_like_json(&text) => {
+                match Document::parse_with(&text, self.tapes.pop().unwrap_or_default()) {
+                    Ok(doc) => Some(doc),
+                    Err((_, tape)) => {
+                        self.tapes.push(tape);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        if let Some(inner) = inner {
+            let inner_level = Level {
+                parent: level,
+                base: tok.start(),
+                map: &map,
+            };
+            let inner_ctx = Ctx {
+                mode: Mode::Free,
+                key: ctx.key,
+                object_type: None,
+            };
+            self.document(&inner, Some(&inner_level), nesting + 1, inner_ctx);
+            self.tapes.push(inner.tape);
+        } else {
+            self.visitor.visit(&Site {
+                text: &text,
+                map: Some(&map),
+                ..site
+            });
+        }
+        self.bufs.push((text, map));
+    }
+}
+
+/// A cheap test before trying to parse a string as JSON: an object or an array.
+fn looks_like_json(text: &str) -> bool {
+    let t = text.trim_matches([' ', '\n', '\r', '\t']);
+    (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! One validating pass over a JSON document that records its strings and containers on a
+//! flat tape, so the walker can look ahead inside an object (a `type` after `data`).
+//!
+//! Numbers and literals are validated but not recorded: nothing is done with them. A tape
+//! entry is 8 bytes, so the tape of a document is at most about three times its length.
+
+use super::escape::read_escape;
+use super::JsonError;
+
+const ESCAPED: u32 = 1 << 31;
+const KEY: u32 = 1 << 30;
+const CONTAINER: u32 = 1 << 29;
+const OFFSET: u32 = CONTAINER - 1;
+
+/// Documents must be shorter than this (offsets share a `u32` with three flags).
+pub const MAX_LEN: usize = CONTAINER as usize;
+
+/// A string (the raw text between its quotes is `start..end`) or a container (`start` is the
+/// offset of its `{` or `[`, `end` the tape index just past its contents).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tok {
+    start: u32,
+    end: u32,
+}
+
+impl Tok {
+    pub(crate) fn start(self) -> usize {
+        self.start as usize
+    }
+    /// String: raw end offset. Container: the tape index past its contents.
+    pub(crate) fn end(self) -> usize {
+        (self.end & OFFSET) as usize
+    }
+    pub(crate) fn is_container(self) -> bool {
+        self.end & CONTAINER != 0
+    }
+    pub(crate) fn is_key(self) -> bool {
+        self.end & KEY != 0
+    }
+    pub(crate) fn is_escaped(self) -> bool {
+        self.end & ESCAPED != 0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Value,
+    FirstKey,
+    Key,
+    FirstElement,
+    AfterValue,
+}
+
+/// Validates `text` as one JSON value and fills `tape`. Nesting deeper than `max_depth` is
+/// an error, checked before any recursion can happen.
+pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Result<(), JsonError> {
+    let b = text.as_bytes();
+    if b.len() >= MAX_LEN {
+        return Err(JsonError::TooLarge {
+            len: b.len(),
+            max: MAX_LEN - 1,
+        });
+    }
+    tape.clear();
+    // Open containers: tape index and whether it is an object.
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    let mut state = State::Value;
+    let mut i = 0;
+    loop {
+        i = skip_ws(b, i);
+        let c = b.get(i).copied();
+        match state {
+            State::Value => match c {
+                Some(open @ (b'{' | b'[')) => {
+                    if stack.len() >= max_depth {
+                        return Err(JsonError::TooDeep {
+                            offset: i,
+                            max: max_depth,
+                        });
+                    }
+                    stack.push((tape.len(), open == b'{'));
+                    tape.push(Tok {
+                        start: i as u32,
+                        end: CONTAINER,
+                    });
+                    state = if open == b'{' {
+                        State::FirstKey
+                    } else {
+                        State::FirstElement
+                    };
+                    i += 1;
+                }
+                Some(b'"') => {
+                    i = string(b, i, 0, tape)?;
+                    state = State::AfterValue;
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    i = number(b, i)?;
+                    state = State::AfterValue;
+                }
+                Some(b't') => i = literal(b, i, b"true", &mut state)?,
+                Some(b'f') => i = literal(b, i, b"false", &mut state)?,
+                Some(b'n') => i = literal(b, i, b"null", &mut state)?,
+                Some(_) => return Err(syntax(i, "expected a value")),
+                None => return Err(syntax(i, "unexpected end of input")),
+            },
+            State::FirstKey | State::Key => match c {
+                Some(b'}') if state == State::FirstKey => {
+                    close(&mut stack, tape);
+                    state = State::AfterValue;
+                    i += 1;
+                }
+                Some(b'"') => {
+                    i = skip_ws(b, string(b, i, KEY, tape)?);
+                    if b.get(i) != Some(&b':') {
+                        return Err(syntax(i, "expected ':'"));
+                    }
+                    i += 1;
+                    state = State::Value;
+                }
+                None => return Err(syntax(i, "unexpected end of input")),
+                Some(_) if state == State::FirstKey => {
+                    return Err(syntax(i, "expected a key or '}'"))
+                }
+                Some(_) => return Err(syntax(i, "expected a key")),
+            },
+            State::FirstElement => {
+                if c == Some(b']') {
+                    close(&mut stack, tape);
+                    state = State::AfterValue;
+                    i += 1;
+                } else {
+                    state = State::Value;
+                }
+            }
+            State::AfterValue => {
+                let Some(&(_, is_object)) = stack.last() else {
+                    return match c {
+                        None => Ok(()),
+                        Some(_) => Err(syntax(i, "trailing characters")),
+                    };
+                };
+                match (c, is_object) {
+                    (Some(b','), true) => state = State::Key,
+                    (Some(b','), false) => state = State::Value,
+                    (Some(b'}'), true) | (Some(b']'), false) => close(&mut stack, tape),
+                    (None, _) => return Err(syntax(i, "unexpected end of input")),
+                    (Some(_), true) => return Err(syntax(i, "expected ',' or '}'")),
+                    (Some(_), false) => return Err(syntax(i, "expected ',' or ']'")),
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+fn syntax(offset: usize, what: &'static str) -> JsonError {
+    JsonError::Syntax { offset, what }
+}
+
+fn close(stack: &mut Vec<(usize, bool)>, tape: &mut [Tok]) {
+    let past = tape.len() as u32;
+    if let Some((at, _)) = stack.pop() {
+        if let Some(tok) = tape.get_mut(at) {
+            tok.end = CONTAINER | past;
+        }
+    }
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    loop {
+        match b.get(i) {
+            Some(b' ') => {
+                // Pretty-printed JSON (CLI output) indents with runs of spaces: count them a
+                // word at a time (a space XOR 0x20 is a zero byte).
+                match b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+                    Some(Ok(word)) => {
+                        let other = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
+                        i += if other == 0 {
+                            8
+                        } else {
+                            (other.trailing_zeros() / 8) as usize
+                        };
+                    }
+                    _ => i += 1,
+                }
+            }
+            Some(b'\n' | b'\r' | b'\t') => i += 1,
+            _ => return i,
+        }
+    }
+}
+
+fn literal(b: &[u8], i: usize, word: &[u8], state: &mut State) -> Result<usize, JsonError> {
+    if b.get(i..i + word.len()) == Some(word) {
+        *state = State::AfterValue;
+        Ok(i + word.len())
+    } else {
+        Err(syntax(i, "invalid literal"))
+    }
+}
+
+fn number(b: &[u8], start: usize) -> Result<usize, JsonError> {
+    let digits = |mut i: usize| {
+        while let Some(b'0'..=b'9') = b.get(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = start;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    i = match b.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => digits(i + 1),
+        _ => return Err(syntax(i, "invalid number")),
+    };
+    if b.get(i) == Some(&b'.') {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return Err(syntax(end, "invalid number"));
+        }
+        i = end;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return Err(syntax(end, "invalid number"));
+        }
+        i = end;
+    }
+    Ok(i)
+}
+
+/// Records the string whose opening quote is at `quote`; returns the offset past its closing quote.
+fn string(b: &[u8], quote: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
+    let start = quote + 1;
+    let mut flags = flags;
+    let mut i = start;
+    // Fast path: jump from special byte to special byte. Any problem goes to the exact
+    // byte-by-byte scan, which finds the first error and its offset.
+    let end = loop {
+        let Some(j) = find_quote_or_backslash(b, i) else {
+            return exact_string(b, quote);
+        };
+        match b.get(j) {
+            Some(b'"') => break j,
+            Some(b'\\') => {}
+            _ => return exact_string(b, quote),
+        }
+        flags |= ESCAPED;
+        i = j + match b.get(j + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+            _ => match read_escape(b, j) {
+                Ok((_, len)) => len,
+                Err(_) => return exact_string(b, quote),
+            },
+        };
+    };
+    tape.push(Tok {
+        start: start as u32,
+        end: end as u32 | flags,
+    });
+    Ok(end + 1)
+}
+
+/// The next `"` or `\` at or after `i`, or a control character before it (which the
+/// caller rejects). Escapes come in clusters (CLI output in a string escapes every few
+/// bytes), so the first 16 bytes are looked at a word at a time (control characters
+/// included) before memchr takes the rest and the bytes it skipped are checked for control
+/// characters.
+#[inline]
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    for _ in 0..2 {
+        let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) else {
+            break;
+        };
+        let hits = special_bytes(u64::from_le_bytes(word));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    let j = memchr::memchr2(b'"', b'\\', rest)?;
+    match rest.get(..j) {
+        Some(skipped) if has_control(skipped) => Some(i + find_special(skipped, 0)),
+        _ => Some(i + j),
+    }
+}
+
+/// True when `bytes` holds a byte below 0x20. The minimum of a block has no early exit, so
+/// the compiler vectorizes it.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(256)
+        .any(|block| block.iter().fold(u8::MAX, |m, &c| m.min(c)) < 0x20)
+}
+
+/// The error of the invalid string whose opening quote is at `quote`, found byte by byte.
+#[cold]
+fn exact_string(b: &[u8], quote: usize) -> Result<usize, JsonError> {
+    let mut i = quote + 1;
+    loop {
+        i = find_special(b, i);
+        match b.get(i) {
+            Some(b'"') => return Err(syntax(i, "invalid string")),
+            Some(b'\\') => i += read_escape(b, i).map_err(|what| syntax(i, what))?.1,
+            Some(_) => return Err(syntax(i, "control character in string")),
+            None => return Err(syntax(quote, "unterminated string")),
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `w` that are zero, as high bits. The lowest flagged byte is always a true zero
+/// (higher ones can be false positives from the borrow), which is all [`find_special`] needs.
+#[inline(always)]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGHS
+}
+
+/// Bytes of `w` that are `"`, `\` or below 0x20, as high bits (lowest one exact).
+#[inline(always)]
+fn special_bytes(w: u64) -> u64 {
+    zero_bytes(w ^ (ONES * u64::from(b'"')))
+        | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+        // Bytes below 0x20: the same borrow trick with 0x20 instead of 1.
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
+/// The offset of the first `"`, `\` or control character at or after `i` (or `b.len()`),
+/// eight bytes at a time.
+#[inline]
+fn find_special(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let hits = special_bytes(u64::from_le_bytes(word));
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_special_finds_the_first() {
+        let cases: [(&[u8], usize); 7] = [
+            (b"abcdefghijklmnop\"", 16),
+            (b"abc\"defghijk\\", 3),
+            (b"abcdefgh\\ijk", 8),
+            (b"abcdefg\x01", 7),
+            (b"\x1f", 0),
+            ("héllo wörld ünïcode\"".as_bytes(), 23),
+            (b"no special at all", 17),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(find_special(bytes, 0), want, "{bytes:?}");
+        }
+        // Bytes just above the control range and the quote are not special.
+        let plain: &[u8] = b" !#$%&'()*+,-./[]^_`{}~\x7f\x80\xff";
+        assert_eq!(find_special(plain, 0), plain.len());
+    }
+}

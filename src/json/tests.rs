@@ -1,0 +1,606 @@
+use super::*;
+
+/// What a test sees of a site: role, key, object type, decoded text, frozen, nesting, and
+/// the raw body bytes of the site's span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    role: Role,
+    key: Option<String>,
+    ty: Option<String>,
+    text: String,
+    frozen: bool,
+    nesting: usize,
+    raw: String,
+}
+
+fn walk_with(body: &str, options: WalkOptions) -> Vec<Seen> {
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    doc.walk(options, &mut |s: &Site<'_>| {
+        seen.push(Seen {
+            role: s.role,
+            key: s.key.map(str::to_owned),
+            ty: s.object_type.map(str::to_owned),
+            text: s.text.to_owned(),
+            frozen: s.frozen(),
+            nesting: s.nesting,
+            raw: body[s.span()].to_owned(),
+        })
+    });
+    seen
+}
+
+fn walk(body: &str) -> Vec<Seen> {
+    walk_with(body, WalkOptions::default())
+}
+
+/// (text, frozen) of every value.
+fn values(body: &str) -> Vec<(String, bool)> {
+    walk(body)
+        .into_iter()
+        .filter(|s| s.role == Role::Value)
+        .map(|s| (s.text, s.frozen))
+        .collect()
+}
+
+fn value(body: &str, text: &str) -> Seen {
+    walk(body)
+        .into_iter()
+        .find(|s| s.role == Role::Value && s.text == text)
+        .unwrap_or_else(|| panic!("no value {text:?} in {body}"))
+}
+
+#[test]
+fn skip_rules_of_the_messages_api() {
+    // (body, value text, frozen?)
+    let table: &[(&str, &str, bool)] = &[
+        (
+            r#"{"model":"claude-sonnet-4-5","max_tokens":10}"#,
+            "claude-sonnet-4-5",
+            true,
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+            "user",
+            true,
+        ),
+        (
+            r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+            "hi",
+            false,
+        ),
+        (
+            r#"{"content":[{"type":"text","text":"hello"}]}"#,
+            "text",
+            true,
+        ),
+        (
+            r#"{"content":[{"type":"text","text":"hello"}]}"#,
+            "hello",
+            false,
+        ),
+        (
+            r#"{"type":"tool_use","id":"toolu_01","name":"aws","input":{}}"#,
+            "toolu_01",
+            true,
+        ),
+        (
+            r#"{"type":"tool_use","id":"toolu_01","name":"aws","input":{}}"#,
+            "aws",
+            false,
+        ),
+        (
+            r#"{"type":"tool_result","tool_use_id":"toolu_01","content":"out"}"#,
+            "toolu_01",
+            true,
+        ),
+        (
+            r#"{"type":"tool_result","tool_use_id":"toolu_01","content":"out"}"#,
+            "out",
+            false,
+        ),
+        (
+            r#"{"type":"thinking","thinking":"hmm","signature":"Eq0B"}"#,
+            "hmm",
+            true,
+        ),
+        (
+            r#"{"type":"thinking","thinking":"hmm","signature":"Eq0B"}"#,
+            "Eq0B",
+            true,
+        ),
+        (
+            r#"{"type":"redacted_thinking","data":"EmwK"}"#,
+            "EmwK",
+            true,
+        ),
+        (
+            r#"{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}"#,
+            "iVBOR",
+            true,
+        ),
+        (
+            r#"{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBOR"}}"#,
+            "image/png",
+            false,
+        ),
+        (
+            r#"{"type":"document","source":{"type":"text","media_type":"text/plain","data":"doc"}}"#,
+            "doc",
+            false,
+        ),
+        (
+            r#"{"type":"document","source":{"type":"url","url":"https://x/y"}}"#,
+            "https://x/y",
+            false,
+        ),
+        (
+            r#"{"type":"text","text":"t","cache_control":{"type":"ephemeral","ttl":"5m"}}"#,
+            "5m",
+            true,
+        ),
+        (
+            r#"{"type":"text","text":"t","cache_control":{"type":"ephemeral","ttl":"5m"}}"#,
+            "t",
+            false,
+        ),
+        // The request's thinking config is not a thinking block.
+        (
+            r#"{"thinking":{"type":"enabled","budget_tokens":1024},"system":"s"}"#,
+            "s",
+            false,
+        ),
+        // SSE event data (the restore side walks these).
+        (
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"so"}}"#,
+            "so",
+            true,
+        ),
+        (
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"Eq"}}"#,
+            "Eq",
+            true,
+        ),
+        (
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"so"}}"#,
+            "so",
+            false,
+        ),
+        (
+            r#"{"type":"web_search_tool_result","content":[{"type":"web_search_result","encrypted_content":"Eu8B","title":"T"}]}"#,
+            "Eu8B",
+            true,
+        ),
+        (
+            r#"{"type":"web_search_tool_result","content":[{"type":"web_search_result","encrypted_content":"Eu8B","title":"T"}]}"#,
+            "T",
+            false,
+        ),
+        // Batches and metadata are scanned.
+        (
+            r#"{"requests":[{"custom_id":"req-1","params":{"model":"m"}}]}"#,
+            "req-1",
+            false,
+        ),
+        (
+            r#"{"requests":[{"custom_id":"req-1","params":{"model":"m"}}]}"#,
+            "m",
+            true,
+        ),
+        (r#"{"metadata":{"user_id":"u-1"}}"#, "u-1", false),
+        // An `id` outside typed objects is user data until proven otherwise.
+        (
+            r#"{"tools":[{"name":"x","input_examples":[{"id":"i-1"}]}]}"#,
+            "i-1",
+            false,
+        ),
+        (
+            r#"{"id":"msg_1","type":"message","role":"assistant"}"#,
+            "msg_1",
+            true,
+        ),
+    ];
+    for &(body, text, frozen) in table {
+        assert_eq!(value(body, text).frozen, frozen, "{text:?} in {body}");
+    }
+}
+
+#[test]
+fn sibling_order_does_not_matter() {
+    let table: &[(&str, bool)] = &[
+        (
+            r#"{"data":"X","media_type":"image/png","type":"base64"}"#,
+            true,
+        ),
+        (r#"{"data":"X","type":"text"}"#, false),
+        (
+            r#"{"signature":"S","thinking":"X","type":"thinking"}"#,
+            true,
+        ),
+        (r#"{"data":"X","type":"redacted_thinking"}"#, true),
+        // Nested containers before `type` are skipped by the lookahead.
+        (
+            r#"{"data":"X","extra":{"type":"text","a":[1,{"b":"c"}]},"type":"base64"}"#,
+            true,
+        ),
+        // A `type` spelled with an escape is still `type`.
+        (r#"{"data":"X","t\u0079pe":"base64"}"#, true),
+        // Two different types: unknown, so nothing is frozen by type.
+        (r#"{"type":"base64","data":"X","type":"text"}"#, false),
+        (r#"{"type":"base64","data":"X","type":"base64"}"#, true),
+        // A `type` that is not a string gives no type.
+        (r#"{"type":{"a":"base64"},"data":"X"}"#, false),
+    ];
+    for &(body, frozen) in table {
+        assert_eq!(value(body, "X").frozen, frozen, "{body}");
+    }
+    assert_eq!(
+        value(r#"{"data":"X","type":"base64"}"#, "X").ty.as_deref(),
+        Some("base64")
+    );
+}
+
+#[test]
+fn tool_inputs_and_schemas_are_user_data() {
+    let body = r#"{"content":[{"type":"tool_use","id":"toolu_1","name":"ec2",
+        "input":{"id":"i-1","type":"t1","model":"m1","cache_control":{"x":"c1"},"nested":{"id":"i-2"}}}],
+        "tools":[{"name":"ec2","input_schema":{"type":"object","properties":{"id":{"type":"string"}}}}]}"#;
+    let vals = values(body);
+    for text in ["i-1", "t1", "m1", "c1", "i-2", "object", "string"] {
+        assert!(
+            vals.contains(&(text.to_owned(), false)),
+            "{text} should be scanned"
+        );
+    }
+    assert!(vals.contains(&("toolu_1".to_owned(), true)));
+}
+
+#[test]
+fn keys_are_visited_and_values_know_their_key() {
+    let body =
+        r#"{"Reservations":[{"Instances":[{"InstanceId":"i-1","Tags":["a","b"]}]}],"i-key":1}"#;
+    let seen = walk(body);
+    let keys: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.role == Role::Key)
+        .map(|s| s.text.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["Reservations", "Instances", "InstanceId", "Tags", "i-key"]
+    );
+    assert!(seen
+        .iter()
+        .filter(|s| s.role == Role::Key)
+        .all(|s| s.key.is_none()));
+    assert_eq!(value(body, "i-1").key.as_deref(), Some("InstanceId"));
+    // Array elements take the key of their array.
+    assert_eq!(value(body, "b").key.as_deref(), Some("Tags"));
+    // A root string has no key.
+    assert_eq!(walk(r#""i-1""#)[0].key, None);
+}
+
+#[test]
+fn frozen_subtrees_freeze_their_keys_too() {
+    let seen = walk(r#"{"cache_control":{"type":"ephemeral"}}"#);
+    let inner_key = seen.iter().find(|s| s.text == "type").unwrap();
+    assert!(inner_key.frozen);
+    assert!(
+        !seen
+            .iter()
+            .find(|s| s.text == "cache_control")
+            .unwrap()
+            .frozen
+    );
+}
+
+#[test]
+fn escapes_are_decoded_and_spans_cover_raw_bytes() {
+    // (body, decoded value, raw span text)
+    let table: &[(&str, &str, &str)] = &[
+        (
+            r#"["arn:aws:s3:::b\/logs"]"#,
+            "arn:aws:s3:::b/logs",
+            r"arn:aws:s3:::b\/logs",
+        ),
+        (r#"["i\u002d0b26"]"#, "i-0b26", r"i\u002d0b26"),
+        (r#"["\ud83d\ude00 ok"]"#, "😀 ok", r"\ud83d\ude00 ok"),
+        (r#"["tab\there"]"#, "tab\there", r"tab\there"),
+        (r#"["q\"uote\\"]"#, "q\"uote\\", r#"q\"uote\\"#),
+        (r#"["é€ unescaped"]"#, "é€ unescaped", "é€ unescaped"),
+    ];
+    for &(body, text, raw) in table {
+        let s = value(body, text);
+        assert_eq!(s.raw, raw, "{body}");
+        assert!(!s.frozen);
+    }
+}
+
+#[test]
+fn sub_ranges_map_through_escapes() {
+    let body = r#"{"a":"x \u0069-0b26\/y \ud83d\ude00 i-1234"}"#;
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let mut spans = Vec::new();
+    doc.walk(WalkOptions::default(), &mut |s: &Site<'_>| {
+        if s.role == Role::Value {
+            assert_eq!(s.text, "x i-0b26/y 😀 i-1234");
+            spans.push(&body[s.raw_span(2..8)]);
+            spans.push(&body[s.raw_span(8..10)]);
+            spans.push(&body[s.raw_span(11..15)]);
+            spans.push(&body[s.raw_span(16..22)]);
+            // Boundaries inside the emoji's bytes widen to the whole surrogate pair.
+            spans.push(&body[s.raw_span(12..13)]);
+        }
+    });
+    assert_eq!(
+        spans,
+        [
+            r"\u0069-0b26",
+            r"\/y",
+            r"\ud83d\ude00",
+            "i-1234",
+            r"\ud83d\ude00"
+        ]
+    );
+}
+
+#[test]
+fn json_inside_strings_is_walked_with_its_keys() {
+    // Depth 1: a tool_result carrying CLI output.
+    let cli = r#"{"Buckets":[{"Name":"my-bucket"}],"Owner":{"ID":"abc"}}"#;
+    let body =
+        serde_json::json!({"type": "tool_result", "tool_use_id": "t", "content": cli}).to_string();
+    let s = value(&body, "my-bucket");
+    assert_eq!(
+        (s.key.as_deref(), s.nesting, s.frozen),
+        (Some("Name"), 1, false)
+    );
+    assert_eq!(s.raw, "my-bucket");
+    // Inner JSON is user data: its `ID` (and an `id`) are scanned.
+    assert!(!value(&body, "abc").frozen);
+    // The string itself is not visited as text.
+    assert!(walk(&body).iter().all(|s| !s.text.contains("Buckets\"")));
+
+    // Depth 2: stringified tool arguments inside a tool result string.
+    let inner = serde_json::json!({"Bucket": "deep\"bucket", "n": 1}).to_string();
+    let mid = serde_json::json!({"args": inner}).to_string();
+    let body2 = serde_json::json!({"content": mid}).to_string();
+    let s = value(&body2, "deep\"bucket");
+    assert_eq!((s.key.as_deref(), s.nesting), (Some("Bucket"), 2));
+    // The quote of `deep"bucket` is escaped three times in the body: 7 backslashes.
+    assert_eq!(s.raw, format!("deep{}\"bucket", "\\".repeat(7)));
+
+    // Depth 3, with escapes at every level.
+    let l3 = serde_json::json!({"InstanceId": "i-0b26/x"})
+        .to_string()
+        .replace('/', "\\/");
+    let l2 = serde_json::json!([l3]).to_string();
+    let l1 = serde_json::json!({"out": l2}).to_string();
+    let body3 = serde_json::json!({"content": l1}).to_string();
+    let s = value(&body3, "i-0b26/x");
+    assert_eq!((s.key.as_deref(), s.nesting), (Some("InstanceId"), 3));
+    let raw: serde_json::Value = serde_json::from_str(&format!("\"{}\"", s.raw)).unwrap();
+    // Decoding the raw span four times (body, levels 1, 2, 3) gives the value back.
+    let mut text = raw.as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        text = serde_json::from_str::<String>(&format!("\"{text}\"")).unwrap();
+    }
+    assert_eq!(text, "i-0b26/x");
+}
+
+#[test]
+fn inner_json_inherits_the_outer_key_until_an_inner_key() {
+    let body = serde_json::json!({"BucketNames": "[\"b1\", {\"Other\": \"b2\"}]"}).to_string();
+    assert_eq!(value(&body, "b1").key.as_deref(), Some("BucketNames"));
+    assert_eq!(value(&body, "b2").key.as_deref(), Some("Other"));
+}
+
+#[test]
+fn json_nesting_is_bounded_and_invalid_inner_json_is_text() {
+    let mut s = serde_json::json!({"k": "v"}).to_string();
+    for _ in 0..6 {
+        s = serde_json::json!({"k": s}).to_string();
+    }
+    let body = serde_json::json!({"content": s}).to_string();
+    let seen = walk_with(
+        &body,
+        WalkOptions {
+            rules: Rules::MessagesApi,
+            max_nesting: 4,
+        },
+    );
+    let values: Vec<&Seen> = seen.iter().filter(|s| s.role == Role::Value).collect();
+    assert_eq!(values.len(), 1);
+    assert_eq!(values[0].nesting, 4);
+    assert!(values[0].text.starts_with("{\"k\":"));
+    // No nesting at all.
+    let flat = walk_with(
+        &body,
+        WalkOptions {
+            rules: Rules::MessagesApi,
+            max_nesting: 0,
+        },
+    );
+    assert_eq!(flat.iter().filter(|s| s.role == Role::Value).count(), 1);
+    assert_eq!(
+        flat.iter().find(|s| s.role == Role::Value).unwrap().nesting,
+        0
+    );
+    // Looks like JSON but is not: visited as text.
+    let broken = r#"{"content":"{\"a\": \"i-1\",}"}"#;
+    assert_eq!(value(broken, "{\"a\": \"i-1\",}").nesting, 0);
+}
+
+#[test]
+fn rules_none_freezes_nothing() {
+    let body = r#"{"type":"base64","data":"X","id":"i","model":"m"}"#;
+    let seen = walk_with(
+        body,
+        WalkOptions {
+            rules: Rules::None,
+            max_nesting: 4,
+        },
+    );
+    assert!(seen.iter().all(|s| !s.frozen));
+    assert_eq!(seen.len(), 8);
+}
+
+#[test]
+fn scalars_and_whitespace_are_not_visited() {
+    let body = " {\n\t\"a\" : [ 1, -2.5e+3, true, false, null, 0, 1E2, -0.0 ] , \"b\":\"x\" }\r\n";
+    let seen = walk(body);
+    assert_eq!(
+        seen.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "x"]
+    );
+    // Values after scalar siblings are still paired with their keys.
+    let body = r#"{"a":1,"b":null,"c":"x","d":[],"e":{},"f":"y"}"#;
+    assert_eq!(value(body, "x").key.as_deref(), Some("c"));
+    assert_eq!(value(body, "y").key.as_deref(), Some("f"));
+}
+
+#[test]
+fn whitespace_runs_of_any_length() {
+    for n in 0..20 {
+        let pad = " ".repeat(n);
+        let body =
+            format!("{pad}{{{pad}\"a\"{pad}:{pad}[{pad}1{pad},\n{pad}\"x\"{pad}]{pad}}}{pad}");
+        assert_eq!(values(&body), [("x".to_owned(), false)], "{n} spaces");
+        let bad = format!("[{pad}x]");
+        assert_eq!(
+            Document::parse(bad.as_bytes()).unwrap_err(),
+            JsonError::Syntax {
+                offset: 1 + n,
+                what: "expected a value"
+            }
+        );
+    }
+}
+
+#[test]
+fn invalid_documents_give_offsets() {
+    let syntax = |offset, what| Err(JsonError::Syntax { offset, what });
+    let table: &[(&[u8], Result<(), JsonError>)] = &[
+        (b"", syntax(0, "unexpected end of input")),
+        (b"   ", syntax(3, "unexpected end of input")),
+        (b"{", syntax(1, "unexpected end of input")),
+        (b"{\"a\"}", syntax(4, "expected ':'")),
+        (b"{\"a\":}", syntax(5, "expected a value")),
+        (b"{\"a\":1,}", syntax(7, "expected a key")),
+        (b"{1:2}", syntax(1, "expected a key or '}'")),
+        (b"[1,]", syntax(3, "expected a value")),
+        (b"[1 2]", syntax(3, "expected ',' or ']'")),
+        (b"{\"a\":1 \"b\":2}", syntax(7, "expected ',' or '}'")),
+        (b"[1]]", syntax(3, "trailing characters")),
+        (b"{} x", syntax(3, "trailing characters")),
+        (b"[01]", syntax(2, "expected ',' or ']'")),
+        (b"[1.]", syntax(3, "invalid number")),
+        (b"[1e]", syntax(3, "invalid number")),
+        (b"[-]", syntax(2, "invalid number")),
+        (b"[+1]", syntax(1, "expected a value")),
+        (b"[tru]", syntax(1, "invalid literal")),
+        (b"[nul", syntax(1, "invalid literal")),
+        (b"[\"abc", syntax(1, "unterminated string")),
+        (b"[\"a\x01b\"]", syntax(3, "control character in string")),
+        (b"[\"a\nb\"]", syntax(3, "control character in string")),
+        (b"[\"a\\qb\"]", syntax(3, "invalid escape")),
+        (b"[\"\\u12x4\"]", syntax(2, "invalid \\u escape")),
+        (b"[\"\\ud800\"]", syntax(2, "lone surrogate in \\u escape")),
+        (
+            b"[\"\\udc00\\ud800\"]",
+            syntax(2, "lone surrogate in \\u escape"),
+        ),
+        (b"[\"ok\xff\"]", Err(JsonError::Utf8 { offset: 4 })),
+        (b"\xc3(", Err(JsonError::Utf8 { offset: 0 })),
+        (b"[\"ok\"]", Ok(())),
+        (b"\"\\ud83d\\ude00\"", Ok(())),
+        (b"-0.5e-7", Ok(())),
+    ];
+    for (body, want) in table {
+        let got = Document::parse(body).map(|_| ());
+        assert_eq!(&got, want, "{:?}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn errors_in_long_strings_have_exact_offsets() {
+    let syntax = |offset, what| Err(JsonError::Syntax { offset, what });
+    let a40 = "a".repeat(40);
+    let table: Vec<(String, Result<(), JsonError>)> = vec![
+        (
+            format!("[\"{a40}\u{1}\"]"),
+            syntax(42, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\\n{}\u{1f}\"]", "b".repeat(30)),
+            syntax(74, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\u{1f}{a40}\\x\"]"),
+            syntax(42, "control character in string"),
+        ),
+        (
+            format!("[\"{a40}\\x{a40}\u{1f}\"]"),
+            syntax(42, "invalid escape"),
+        ),
+        (format!("[\"{a40}{a40}"), syntax(1, "unterminated string")),
+        (format!("[\"{a40}\\\"{a40}\"]"), Ok(())),
+    ];
+    for (body, want) in table {
+        assert_eq!(
+            Document::parse(body.as_bytes()).map(|_| ()),
+            want,
+            "{body:?}"
+        );
+    }
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_an_error() {
+    let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    assert!(Document::parse(ok.as_bytes()).is_ok());
+    let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+    assert_eq!(
+        Document::parse(deep.as_bytes()).unwrap_err(),
+        JsonError::TooDeep {
+            offset: MAX_DEPTH,
+            max: MAX_DEPTH
+        }
+    );
+    // Objects count too, and a million-deep body fails fast instead of overflowing a stack.
+    let objects = "{\"a\":".repeat(1_000_000);
+    assert!(matches!(
+        Document::parse(objects.as_bytes()),
+        Err(JsonError::TooDeep { .. })
+    ));
+    // Walking the deepest accepted document works.
+    let deep_ok = format!(
+        "{}\"x\"{}",
+        "{\"a\":".repeat(MAX_DEPTH),
+        "}".repeat(MAX_DEPTH)
+    );
+    assert_eq!(walk(&deep_ok).len(), MAX_DEPTH + 1);
+}
+
+#[test]
+fn huge_strings() {
+    let big = "word ".repeat(400_000);
+    let body = format!(r#"{{"a":"{big}\n\u00e9 i-1234","b":"{big}"}}"#);
+    let seen = walk(&body);
+    let a = seen.iter().find(|s| s.key.as_deref() == Some("a")).unwrap();
+    assert_eq!(a.text.len(), big.len() + 1 + 2 + 7);
+    assert!(a.raw.ends_with(r"\n\u00e9 i-1234"));
+    let b = seen.iter().find(|s| s.key.as_deref() == Some("b")).unwrap();
+    assert_eq!(b.text, big);
+}
+
+#[test]
+fn errors_display_numbers_not_content() {
+    let err = Document::parse(b"{\"secret-i-0123\" x").unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(msg, "invalid json at byte 17: expected ':'");
+    assert_eq!(
+        JsonError::Utf8 { offset: 3 }.to_string(),
+        "invalid utf-8 at byte 3"
+    );
+}

@@ -1,0 +1,368 @@
+use super::*;
+use serde_json::{json, Value};
+
+use crate::detect;
+
+#[path = "../../tests/common/fake.rs"]
+mod fake;
+use fake::FakeScanner;
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+fn masker() -> Masker<FakeScanner> {
+    Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 1 << 24)
+}
+
+fn mask_json(body: &str) -> (String, Masked) {
+    let m = masker().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out =
+        String::from_utf8(m.body.clone().unwrap_or_else(|| body.as_bytes().to_vec())).unwrap();
+    (out, m)
+}
+
+fn placeholder_of(m: &Masked, original: &str) -> String {
+    m.mapping
+        .iter()
+        .find(|(_, o)| *o == original)
+        .map(|(p, _)| p.to_owned())
+        .unwrap_or_else(|| panic!("{original} not masked"))
+}
+
+#[test]
+fn masks_values_and_keeps_every_other_byte() {
+    let body = "{ \"model\" : \"claude\",\n  \"messages\": [{\"role\": \"user\", \"content\": \"stop i-0123abcd now\"}],\n  \"max_tokens\": 1024, \"x\": [true, null, -1.5e3] }";
+    let (out, m) = mask_json(body);
+    let p = placeholder_of(&m, "i-0123abcd");
+    assert!(p.starts_with("AWS_EC2_"));
+    assert_eq!(out, body.replace("i-0123abcd", &p));
+    assert_eq!(m.counts.get("EC2"), 1);
+    assert_eq!(m.counts.total(), 1);
+    assert_eq!(m.mapping.len(), 1);
+}
+
+#[test]
+fn nothing_found_means_no_new_body() {
+    let body = r#"{"messages":[{"role":"user","content":"hello i-xyz, i-0123abc, xi-0123abcd"}]}"#;
+    let m = masker().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    assert_eq!(m.body, None);
+    assert!(m.mapping.is_empty());
+    assert!(m.counts.is_empty());
+}
+
+#[test]
+fn frozen_parts_pass_unchanged() {
+    let id = "i-0123abcd";
+    let body = json!({
+        "model": id,
+        "messages": [
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": format!("look at {id}"), "signature": id},
+                {"type": "redacted_thinking", "data": id},
+                {"type": "tool_use", "id": id, "name": "n", "input": {"id": id}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": id, "content": format!("{id} ok")},
+                {"type": "image", "source": {"data": id, "type": "base64", "media_type": "image/png"}},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": id}},
+                {"type": "text", "text": "t", "cache_control": {"type": "ephemeral", "note": id}},
+            ]},
+        ],
+    });
+    let (out, m) = mask_json(&body.to_string());
+    let p = placeholder_of(&m, id);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let msgs = &v["messages"];
+    assert_eq!(v["model"], id);
+    assert_eq!(msgs[0]["content"][0]["thinking"], format!("look at {id}"));
+    assert_eq!(msgs[0]["content"][0]["signature"], id);
+    assert_eq!(msgs[0]["content"][1]["data"], id);
+    assert_eq!(msgs[0]["content"][2]["id"], id);
+    assert_eq!(msgs[0]["content"][2]["input"]["id"], p.as_str());
+    assert_eq!(msgs[1]["content"][0]["tool_use_id"], id);
+    assert_eq!(msgs[1]["content"][0]["content"], format!("{p} ok"));
+    assert_eq!(msgs[1]["content"][1]["source"]["data"], id);
+    assert_eq!(msgs[1]["content"][2]["source"]["data"], p.as_str());
+    assert_eq!(msgs[1]["content"][3]["cache_control"]["note"], id);
+    assert_eq!(m.counts.get("EC2"), 3);
+}
+
+#[test]
+fn escaped_identifiers_are_replaced_whole() {
+    // (raw JSON string content, decoded original)
+    let table: &[(&str, &str)] = &[
+        (r"i\u002d0123abcd", "i-0123abcd"),
+        (r"i-0123abc\u0064", "i-0123abcd"),
+        (r"\u0069\u002d\u0030123abcd", "i-0123abcd"),
+        (
+            r"arn:aws:s3:::bucket\/logs\/x",
+            "arn:aws:s3:::bucket/logs/x",
+        ),
+        (
+            r"arn:aws:iam::123456789012:role\/\u00e9t\u00e9",
+            "arn:aws:iam::123456789012:role/été",
+        ),
+        (r"arn:aws:x:::\ud83d\ude00", "arn:aws:x:::😀"),
+    ];
+    for &(raw, original) in table {
+        let body = format!(r#"{{"content":"see {raw}\n"}}"#);
+        let (out, m) = mask_json(&body);
+        let p = placeholder_of(&m, original);
+        assert_eq!(out, format!(r#"{{"content":"see {p}\n"}}"#), "{raw}");
+    }
+}
+
+#[test]
+fn json_inside_strings_is_masked_with_inner_context() {
+    let cli = json!({"Buckets": [{"Name": "x"}], "Bucket": "my-logs-bucket", "Instances": [{"InstanceId": "i-0123abcd", "OwnerId": "123456789012"}]});
+    let inner_args = json!({"BucketName": "other-bucket"}).to_string();
+    let body = json!({
+        "messages": [{"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "t1", "content": serde_json::to_string_pretty(&cli).unwrap()},
+            {"type": "text", "text": json!({"args": inner_args}).to_string()},
+        ]}]
+    })
+    .to_string();
+    let (out, m) = mask_json(&body);
+    for original in [
+        "my-logs-bucket",
+        "i-0123abcd",
+        "123456789012",
+        "other-bucket",
+    ] {
+        let p = placeholder_of(&m, original);
+        assert!(out.contains(&p));
+        assert!(!out.contains(original), "{original} leaked");
+    }
+    // The inner documents stay valid JSON with the placeholders in place.
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let inner: Value =
+        serde_json::from_str(v["messages"][0]["content"][0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        inner["Bucket"],
+        placeholder_of(&m, "my-logs-bucket").as_str()
+    );
+    assert_eq!(inner["Buckets"][0]["Name"], "x");
+    let args: Value =
+        serde_json::from_str(v["messages"][0]["content"][1]["text"].as_str().unwrap()).unwrap();
+    let args: Value = serde_json::from_str(args["args"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        args["BucketName"],
+        placeholder_of(&m, "other-bucket").as_str()
+    );
+}
+
+#[test]
+fn keys_are_masked_too() {
+    let body = r#"{"input":{"i-0123abcd":{"State":"running"}},"content":"i-0123abcd"}"#;
+    let (out, m) = mask_json(body);
+    let p = placeholder_of(&m, "i-0123abcd");
+    assert_eq!(
+        out,
+        format!(r#"{{"input":{{"{p}":{{"State":"running"}}}},"content":"{p}"}}"#)
+    );
+    assert_eq!(m.counts.get("EC2"), 2);
+    assert_eq!(m.mapping.len(), 1);
+}
+
+#[test]
+fn repeated_identifiers_share_a_placeholder_and_are_stable() {
+    let body = r#"["i-0123abcd i-0123abcd","i-0123abcd","i-89abcdef"]"#;
+    let (out, m) = mask_json(body);
+    let (out2, _) = mask_json(body);
+    assert_eq!(out, out2);
+    assert_eq!(m.mapping.len(), 2);
+    assert_eq!(m.counts.get("EC2"), 4);
+    let p = placeholder_of(&m, "i-0123abcd");
+    assert_eq!(out.matches(&p).count(), 3);
+}
+
+#[test]
+fn text_bodies_are_scanned_whole() {
+    let body = "instance i-0123abcd in arn:aws:ec2:us-east-1:123456789012:instance/i-89abcdef\n";
+    let m = masker().mask(body.as_bytes(), BodyFormat::Text).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let p1 = placeholder_of(&m, "i-0123abcd");
+    let p2 = placeholder_of(&m, "arn:aws:ec2:us-east-1:123456789012:instance/i-89abcdef");
+    assert_eq!(out, format!("instance {p1} in {p2}\n"));
+    assert_eq!((m.counts.get("EC2"), m.counts.get("ARN")), (1, 1));
+    // Text is not JSON: quotes and braces are just text.
+    let m = masker()
+        .mask(b"{\"broken i-0123abcd", BodyFormat::Text)
+        .unwrap();
+    assert!(m.body.is_some());
+}
+
+#[test]
+fn errors_have_codes_and_numbers_only() {
+    let small = Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 10);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let table: Vec<(&[u8], BodyFormat, MaskError, &str, &str)> = vec![
+        (
+            b"{\"i-0123abcd\":12345}",
+            BodyFormat::Json,
+            MaskError::TooLarge { len: 20, max: 10 },
+            "body_too_large",
+            "body of 20 bytes is over the limit of 10 bytes",
+        ),
+        (
+            b"i-0123abcd\xff",
+            BodyFormat::Text,
+            MaskError::TooLarge { len: 11, max: 10 },
+            "body_too_large",
+            "body of 11 bytes is over the limit of 10 bytes",
+        ),
+    ];
+    for (body, format, want, code, msg) in table {
+        let err = small.mask(body, format).unwrap_err();
+        assert_eq!(
+            (err, err.code(), err.to_string().as_str()),
+            (want, code, msg)
+        );
+    }
+    let table: Vec<(&[u8], BodyFormat, MaskError, &str, &str)> = vec![
+        (
+            b"{\"a\":\"i-0123abcd\",}",
+            BodyFormat::Json,
+            MaskError::InvalidJson {
+                offset: 18,
+                what: "expected a key",
+            },
+            "invalid_json",
+            "invalid json at byte 18: expected a key",
+        ),
+        (
+            b"[\"i-0123abcd\xff\"]",
+            BodyFormat::Json,
+            MaskError::InvalidUtf8 { offset: 12 },
+            "invalid_utf8",
+            "invalid utf-8 at byte 12",
+        ),
+        (
+            b"i-0123abcd \xc3",
+            BodyFormat::Text,
+            MaskError::InvalidUtf8 { offset: 11 },
+            "invalid_utf8",
+            "invalid utf-8 at byte 11",
+        ),
+        (
+            deep.as_bytes(),
+            BodyFormat::Json,
+            MaskError::TooDeep {
+                offset: 128,
+                max: 128,
+            },
+            "nesting_too_deep",
+            "json nested deeper than 128 levels at byte 128",
+        ),
+        (
+            b"",
+            BodyFormat::Json,
+            MaskError::InvalidJson {
+                offset: 0,
+                what: "unexpected end of input",
+            },
+            "invalid_json",
+            "invalid json at byte 0: unexpected end of input",
+        ),
+    ];
+    for (body, format, want, code, msg) in table {
+        let err = masker().mask(body, format).unwrap_err();
+        assert_eq!(
+            (err, err.code(), err.to_string().as_str()),
+            (want, code, msg)
+        );
+        assert!(!msg.contains("i-0123abcd"));
+    }
+    // An empty text body is fine.
+    assert_eq!(masker().mask(b"", BodyFormat::Text).unwrap().body, None);
+}
+
+#[test]
+fn placeholders_already_in_the_body_are_reported() {
+    let body = r#"{"content":"AWS_EC2_ABCDEFGHIJKLM and AWS_EC2_ABCDEFGHIJKLM, XAWS_EC2_ABCDEFGHIJKLM, AWS_REGION, AWS_ARN_IAM_ROLE_2345672345672 i-0123abcd"}"#;
+    let m = masker().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    assert_eq!(
+        m.seen_placeholders,
+        ["AWS_ARN_IAM_ROLE_2345672345672", "AWS_EC2_ABCDEFGHIJKLM"]
+    );
+    // Issued placeholders are not "seen": they were not in the request.
+    assert_eq!(m.mapping.len(), 1);
+    let m = masker()
+        .mask(b"AWS_S3_URI_AAAAAAAAAAAAA", BodyFormat::Text)
+        .unwrap();
+    assert_eq!(m.seen_placeholders, ["AWS_S3_URI_AAAAAAAAAAAAA"]);
+}
+
+/// Returns whatever findings it was built with, whatever the text: out of order,
+/// overlapping, off character boundaries, past the end.
+/// Only `text` gets findings (not the JSON keys).
+struct Unruly(Vec<(usize, usize)>, &'static str);
+
+impl Scan for Unruly {
+    fn scan(&self, text: &str, _key: Option<&str>, out: &mut Vec<Finding>) {
+        if text != self.1 {
+            return;
+        }
+        out.extend(self.0.iter().map(|&(start, end)| Finding {
+            start,
+            end,
+            kind: KindId(7),
+        }));
+    }
+    fn label(&self, _kind: KindId) -> &str {
+        "ODD"
+    }
+}
+
+#[test]
+fn misbehaving_scanners_cannot_break_the_output() {
+    // (findings, text, originals expected)
+    type Case<'a> = (&'a [(usize, usize)], &'static str, &'a [&'a str]);
+    let table: &[Case] = &[
+        (&[(4, 6), (0, 2)], "abcdefgh", &["ab", "ef"]),
+        (&[(0, 4), (2, 6)], "abcdefgh", &["abcdef"]),
+        (&[(0, 4), (1, 2)], "abcdefgh", &["abcd"]),
+        // 'é' is 2 bytes at 1..3: a boundary inside it widens.
+        (&[(2, 4)], "aébc", &["éb"]),
+        (&[(3, 99)], "abcdef", &["def"]),
+        (&[(5, 5), (9, 3), (50, 60)], "abcdef", &[]),
+    ];
+    for &(findings, text, originals) in table {
+        let masker = Masker::new(
+            Unruly(findings.to_vec(), text),
+            Placeholders::new(SECRET),
+            1 << 20,
+        );
+        for format in [BodyFormat::Json, BodyFormat::Text] {
+            let body = match format {
+                BodyFormat::Json => json!({"content": text}).to_string(),
+                BodyFormat::Text => text.to_owned(),
+            };
+            let m = masker.mask(body.as_bytes(), format).unwrap();
+            let mut got: Vec<&str> = m.mapping.iter().map(|(_, o)| o).collect();
+            got.sort_unstable();
+            assert_eq!(got, originals, "{findings:?} {format:?}");
+            if let Some(out) = &m.body {
+                let out = std::str::from_utf8(out).unwrap();
+                if format == BodyFormat::Json {
+                    serde_json::from_str::<Value>(out).unwrap();
+                }
+                for o in originals {
+                    assert!(!out.contains(o), "{o} left in {out}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sanitize_sorts_merges_and_rounds() {
+    let f = |start, end| Finding {
+        start,
+        end,
+        kind: KindId(1),
+    };
+    let mut spans = Vec::new();
+    sanitize("aébcdef", &[f(6, 8), f(2, 3), f(7, 9), f(0, 0)], &mut spans);
+    assert_eq!(spans, [(1, 3, KindId(1)), (6, 8, KindId(1))]);
+}
