@@ -9,10 +9,14 @@
 //! - the proxy-wasm glue (`filter`, only on `wasm32`), which reads bytes from the host, calls
 //!   the core and acts on its answer.
 
+pub mod block;
 pub mod config;
 pub mod detect;
+pub mod exchange;
 pub mod json;
 pub mod mask;
+pub mod metrics;
+pub mod node_cache;
 pub mod placeholder;
 pub mod protocol;
 pub mod restore;

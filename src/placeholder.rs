@@ -44,7 +44,8 @@ pub fn is_valid_label(label: &str) -> bool {
     !b.is_empty()
         && b.len() <= MAX_LABEL_LEN
         && b[0].is_ascii_uppercase()
-        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 /// Returns true for bytes that can appear in a placeholder.
@@ -176,7 +177,11 @@ pub struct Conflict {
 
 impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "placeholder {} maps to two different originals", self.placeholder)
+        write!(
+            f,
+            "placeholder {} maps to two different originals",
+            self.placeholder
+        )
     }
 }
 
@@ -285,7 +290,11 @@ mod tests {
     #[test]
     fn different_secret_kind_or_value_give_different_placeholders() {
         let base = keys().derive("VPC", "vpc-a01106c2", 0);
-        let other_secret = Placeholders::new(b"another secret, also 32 bytes long").derive("VPC", "vpc-a01106c2", 0);
+        let other_secret = Placeholders::new(b"another secret, also 32 bytes long").derive(
+            "VPC",
+            "vpc-a01106c2",
+            0,
+        );
         let other_kind = keys().derive("SUBNET", "vpc-a01106c2", 0);
         let other_value = keys().derive("VPC", "vpc-a01106c3", 0);
         assert_ne!(base, other_secret);
@@ -310,9 +319,13 @@ mod tests {
     #[test]
     fn conflicting_insert_is_an_error() {
         let mut m = Mapping::default();
-        m.insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-1".into()).unwrap();
-        m.insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-1".into()).unwrap();
-        let err = m.insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-2".into()).unwrap_err();
+        m.insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-1".into())
+            .unwrap();
+        m.insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-1".into())
+            .unwrap();
+        let err = m
+            .insert("AWS_EC2_AAAAAAAAAAAAA".into(), "i-2".into())
+            .unwrap_err();
         assert_eq!(err.placeholder, "AWS_EC2_AAAAAAAAAAAAA");
     }
 
@@ -323,7 +336,10 @@ mod tests {
         let short = k.issue(&mut m, "EC2", "i-1");
         let long = k.issue(&mut m, "EC2_HOST", "ip-10-0-0-1.ec2.internal");
         let text = format!("{long} and {short}");
-        assert_eq!(m.match_at(text.as_bytes()).map(|(n, _)| n), Some(long.len()));
+        assert_eq!(
+            m.match_at(text.as_bytes()).map(|(n, _)| n),
+            Some(long.len())
+        );
         assert_eq!(m.match_at(b"AWS_EC2_"), None);
         assert_eq!(m.lengths(), &[long.len(), short.len()]);
     }

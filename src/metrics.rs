@@ -1,0 +1,68 @@
+//! Names of the filter's counters. WasmX prefixes them with `pw.<filter name>.`; Kong 3.9+
+//! exposes them to Prometheus.
+//!
+//! ```
+//! use aws_masker::metrics;
+//! use aws_masker::block::BlockReason;
+//!
+//! assert_eq!(metrics::blocks(BlockReason::InvalidJson), "blocks_invalid_json");
+//! assert_eq!(metrics::identifiers("ARN_IAM_ROLE"), "identifiers_masked_ARN_IAM_ROLE");
+//! ```
+
+use crate::block::BlockReason;
+
+/// Requests whose body was masked (something replaced).
+pub const REQUESTS_MASKED: &str = "requests_masked";
+/// All identifiers masked, every kind.
+pub const IDENTIFIERS_MASKED: &str = "identifiers_masked";
+/// Requests forwarded unchanged in detect mode that had findings or would have been blocked.
+pub const DETECT_MODE_PASSTHROUGHS: &str = "detect_mode_passthroughs";
+/// Placeholders put back in responses.
+pub const PLACEHOLDERS_RESTORED: &str = "placeholders_restored";
+/// Placeholder-shaped tokens in responses that the exchange did not know.
+pub const PLACEHOLDERS_UNKNOWN: &str = "placeholders_unknown";
+/// Responses passed unchanged because they were compressed.
+pub const RESTORE_SKIPPED_ENCODED: &str = "restore_skipped_encoded";
+/// Node-cache writes that found another original under the same placeholder.
+pub const NODE_CACHE_CONFLICTS: &str = "node_cache_conflicts";
+
+/// Every fixed counter.
+pub const FIXED: &[&str] = &[
+    REQUESTS_MASKED,
+    IDENTIFIERS_MASKED,
+    DETECT_MODE_PASSTHROUGHS,
+    PLACEHOLDERS_RESTORED,
+    PLACEHOLDERS_UNKNOWN,
+    RESTORE_SKIPPED_ENCODED,
+    NODE_CACHE_CONFLICTS,
+];
+
+/// Blocks for one reason.
+pub fn blocks(reason: BlockReason) -> String {
+    format!("blocks_{}", reason.code())
+}
+
+/// Identifiers masked of one kind (a label: `[A-Z][A-Z0-9_]*`).
+pub fn identifiers(label: &str) -> String {
+    format!("{IDENTIFIERS_MASKED}_{label}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::ALL_REASONS;
+
+    #[test]
+    fn names_are_distinct() {
+        let mut names: Vec<String> = FIXED.iter().map(|s| (*s).to_owned()).collect();
+        names.extend(ALL_REASONS.iter().map(|r| blocks(*r)));
+        names.push(identifiers("EC2"));
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        assert!(names
+            .iter()
+            .all(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')));
+    }
+}

@@ -1,0 +1,308 @@
+//! The built filter in the WasmX-faithful host: masking, restore (JSON and SSE, split at every
+//! offset, Content-Length and chunked), every request-side block, detect mode, invalid configs,
+//! the node cache with and without a zone. Needs `make build` first.
+
+// Helpers outside #[test] functions unwrap too: a failure is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use wasm_host_tests::metrics::MetricValue;
+use wasm_host_tests::*;
+
+const SECRET: &str = "Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF";
+const EC2: &str = "i-0123456789abcdef0";
+
+fn config(extra: &str) -> Vec<u8> {
+    if extra.is_empty() {
+        format!(r#"{{"token_secret":"{SECRET}"}}"#).into_bytes()
+    } else {
+        format!(r#"{{"token_secret":"{SECRET}",{extra}}}"#).into_bytes()
+    }
+}
+
+fn host(cfg: HostConfig) -> Host {
+    Host::from_file(&filter_wasm_path().unwrap(), cfg).unwrap()
+}
+
+fn body() -> Vec<u8> {
+    format!(r#"{{"model":"m","messages":[{{"role":"user","content":"why is {EC2} down? also vpc-1a2b3c4d"}}]}}"#)
+        .into_bytes()
+}
+
+fn counter(r: &Report, name: &str) -> u64 {
+    r.metrics
+        .iter()
+        .find(|(k, _)| k.ends_with(name))
+        .map_or(0, |(_, v)| match v {
+            MetricValue::Counter(n) => *n,
+            _ => 0,
+        })
+}
+
+fn placeholder_in(text: &str, kind: &str) -> String {
+    let start = text.find(&format!("AWS_{kind}_")).unwrap();
+    text[start..start + 4 + kind.len() + 1 + 13].to_string()
+}
+
+#[test]
+fn masks_request_and_restores_json_echo() {
+    let h = host(HostConfig::with_config(config("")));
+    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    let up = r.upstream_request.as_ref().unwrap();
+    let up_text = String::from_utf8_lossy(&up.body).to_string();
+    assert!(!up_text.contains(EC2), "{up_text}");
+    assert!(up_text.contains("AWS_EC2_"));
+    assert_eq!(up.header("accept-encoding"), Some("identity"));
+    let c = r.client().unwrap();
+    assert_eq!(c.status, 200);
+    assert_eq!(
+        c.as_read_by_client().unwrap(),
+        body().as_slice(),
+        "{}",
+        c.text()
+    );
+    assert!(!r.log_text().contains(EC2));
+    assert_eq!(counter(&r, "requests_masked"), 1);
+    assert_eq!(counter(&r, "identifiers_masked_EC2"), 1);
+    assert_eq!(counter(&r, "placeholders_restored"), 2);
+}
+
+#[test]
+fn restores_json_split_everywhere_with_content_length_and_chunked() {
+    let h = host(HostConfig::with_config(config("")));
+    let mut placeholder = String::new();
+    let r = h.exchange(
+        Request::post("/v1/messages", &body()),
+        |req: &ForwardedRequest| {
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2");
+            UpstreamResponse::json(b"{}")
+        },
+    );
+    assert!(r.client().is_ok());
+    let answer =
+        format!(r#"{{"content":[{{"type":"text","text":"instance {placeholder} is fine"}}]}}"#);
+    let expected = format!(r#"{{"content":[{{"type":"text","text":"instance {EC2} is fine"}}]}}"#);
+    for framing in [Framing::ContentLength, Framing::Chunked] {
+        for cut in 0..answer.len() {
+            let up = UpstreamResponse::json(answer.as_bytes())
+                .split_at(&[cut])
+                .framing(framing);
+            let r = h.exchange(Request::post("/v1/messages", &body()), up);
+            let c = r.client().unwrap();
+            assert_eq!(
+                c.as_read_by_client().unwrap(),
+                expected.as_bytes(),
+                "cut {cut} {framing:?}: {}",
+                c.text()
+            );
+            assert!(r.traps.is_empty());
+        }
+    }
+}
+
+#[test]
+fn restores_sse_split_everywhere() {
+    let h = host(HostConfig::with_config(config("")));
+    let mut placeholder = String::new();
+    h.exchange(
+        Request::post("/v1/messages", &body()),
+        |req: &ForwardedRequest| {
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2");
+            UpstreamResponse::json(b"{}")
+        },
+    );
+    let stream = format!(
+        "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"see {placeholder} now\"}}}}\n\n"
+    );
+    let expected = stream.replace(&placeholder, EC2);
+    for cut in 0..stream.len() {
+        let up = UpstreamResponse::sse(vec![stream.clone().into_bytes()]).split_at(&[cut]);
+        let r = h.exchange(Request::post("/v1/messages", &body()), up);
+        let c = r.client().unwrap();
+        assert_eq!(c.text(), expected, "cut {cut}");
+    }
+}
+
+#[test]
+fn blocks() {
+    let h = host(HostConfig::with_config(config(
+        r#""block_status":422,"max_body_bytes":100000"#,
+    )));
+    let cases: Vec<(Request, u16, &str)> = vec![
+        (
+            Request::post("/v1/messages", &body()).header("content-encoding", "gzip"),
+            422,
+            "unsupported_content_encoding",
+        ),
+        (
+            Request::post("/v1/messages", b"{not json"),
+            422,
+            "invalid_json",
+        ),
+        (
+            Request {
+                headers: vec![("content-type".into(), "application/octet-stream".into())],
+                ..Request::post("/v1/messages", b"abc")
+            },
+            422,
+            "unsupported_content_type",
+        ),
+        (
+            Request::post(
+                "/v1/messages",
+                format!(r#"{{"a":"{}"}}"#, "x".repeat(20000)).as_bytes(),
+            ),
+            422,
+            "body_unreadable",
+        ),
+        (
+            Request::post(
+                "/v1/messages",
+                format!(r#"{{"a":"{}"}}"#, "x".repeat(200000)).as_bytes(),
+            ),
+            422,
+            "body_too_large",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let r = h.exchange(req, echo);
+        assert!(r.upstream_request.is_none(), "{code}: forwarded");
+        let c = r.client().unwrap();
+        assert_eq!(c.status, status, "{code}");
+        assert!(
+            c.text().contains(&format!("\"code\":\"{code}\"")),
+            "{}",
+            c.text()
+        );
+        assert!(c.text().starts_with("{\"type\":\"error\""), "{}", c.text());
+        assert_eq!(c.header("x-aws-masker-block"), Some(code));
+        assert_eq!(counter(&r, &format!("blocks_{code}")), 1);
+        assert!(r.traps.is_empty(), "{:?}", r.traps);
+    }
+    let r = h.exchange(Request::get("/v1/models"), UpstreamResponse::json(b"{}"));
+    assert_eq!(r.client().unwrap().status, 200);
+}
+
+#[test]
+fn detect_mode_forwards_unchanged() {
+    let h = host(HostConfig::with_config(config(r#""mode":"detect""#)));
+    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    assert_eq!(r.upstream_request.as_ref().unwrap().body, body());
+    assert!(
+        r.logged("detect mode: 2 identifiers found (EC2=1, VPC=1)"),
+        "{}",
+        r.log_text()
+    );
+    let r = h.exchange(Request::post("/v1/messages", b"{bad"), echo);
+    assert_eq!(r.upstream_request.as_ref().unwrap().body, b"{bad");
+    assert!(r.logged("would block (invalid_json)"));
+}
+
+#[test]
+fn invalid_config_is_rejected_with_field() {
+    for (cfg, needle) in [
+        (Vec::new(), "token_secret: required"),
+        (config(r#""mode":"x""#), "mode: must be one of"),
+        (config(r#""nope":1"#), "nope: unknown field"),
+    ] {
+        let h = Host::from_file(&filter_wasm_path().unwrap(), HostConfig::with_config(cfg));
+        let r = h
+            .unwrap()
+            .exchange(Request::post("/v1/messages", &body()), echo);
+        assert_eq!(r.client().unwrap().status, 500);
+        assert!(r.upstream_request.is_none());
+        assert!(r.logged(needle), "{}", r.log_text());
+    }
+}
+
+#[test]
+fn node_cache_with_and_without_zone() {
+    let h = host(HostConfig {
+        shm_kv: Some(1 << 20),
+        ..HostConfig::with_config(config(r#""node_cache":true"#))
+    });
+    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    let up = String::from_utf8_lossy(&r.upstream_request.as_ref().unwrap().body).to_string();
+    let p = placeholder_in(&up, "EC2");
+    // A later request carries the placeholder only; the answer names it: restored from the cache.
+    let later = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"and {p}?"}}]}}"#);
+    let r = h.exchange(Request::post("/v1/messages", later.as_bytes()), echo);
+    assert!(
+        r.client().unwrap().text().contains(EC2),
+        "{}",
+        r.client().unwrap().text()
+    );
+
+    let h = Host::from_file(
+        &filter_wasm_path().unwrap(),
+        HostConfig::with_config(config(r#""node_cache":true"#)),
+    );
+    // No zone: the configure-time probe traps, the filter is not loaded, requests get 500.
+    let r = h
+        .unwrap()
+        .exchange(Request::post("/v1/messages", &body()), echo);
+    assert_eq!(r.client().unwrap().status, 500);
+    assert!(r.upstream_request.is_none());
+    assert!(
+        r.logged("set nginx_wasm_shm_kv_aws_masker"),
+        "{}",
+        r.log_text()
+    );
+}
+
+#[test]
+fn more_response_cases() {
+    let h = host(HostConfig::with_config(config(r#""max_body_bytes":1000"#)));
+    // Nothing masked: the response is untouched, Content-Length kept.
+    let r = h.exchange(
+        Request::post("/v1/messages", br#"{"a":"nothing here"}"#),
+        UpstreamResponse::json(b"{\"x\":1}"),
+    );
+    let c = r.client().unwrap();
+    assert_eq!(c.content_length, Some(7));
+    assert_eq!(c.body, b"{\"x\":1}");
+
+    let mut placeholder = String::new();
+    let req = format!(r#"{{"a":"{EC2}"}}"#);
+    h.exchange(
+        Request::post("/v1/messages", req.as_bytes()),
+        |f: &ForwardedRequest| {
+            placeholder = placeholder_in(&String::from_utf8_lossy(&f.body), "EC2");
+            UpstreamResponse::json(b"{}")
+        },
+    );
+    // Compressed: passed as is and counted.
+    let mut up = UpstreamResponse::json(format!("{{\"t\":\"{placeholder}\"}}").as_bytes());
+    up.headers.push(("content-encoding".into(), "gzip".into()));
+    let r = h.exchange(Request::post("/v1/messages", req.as_bytes()), up);
+    assert!(r.client().unwrap().text().contains(&placeholder));
+    assert_eq!(counter(&r, "restore_skipped_encoded"), 1);
+
+    // A JSON answer larger than the hold limit, in many chunks with Content-Length.
+    let big = format!(
+        "{{\"t\":\"{}{placeholder}{}\"}}",
+        "a".repeat(3000),
+        "b".repeat(3000)
+    );
+    let cuts: Vec<usize> = (1..big.len()).step_by(997).collect();
+    let r = h.exchange(
+        Request::post("/v1/messages", req.as_bytes()),
+        UpstreamResponse::json(big.as_bytes()).split_at(&cuts),
+    );
+    let c = r.client().unwrap();
+    assert_eq!(
+        c.as_read_by_client().unwrap(),
+        big.replace(&placeholder, EC2).as_bytes()
+    );
+    assert_eq!(c.content_length, None);
+
+    // An error answer is restored too.
+    let mut up = UpstreamResponse::json(
+        format!("{{\"type\":\"error\",\"error\":{{\"message\":\"{placeholder}\"}}}}").as_bytes(),
+    );
+    up.status = 400;
+    let r = h.exchange(Request::post("/v1/messages", req.as_bytes()), up);
+    assert!(r.client().unwrap().text().contains(EC2));
+    assert!(!r.log_text().contains(EC2));
+}
