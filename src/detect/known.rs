@@ -17,6 +17,8 @@ pub struct KnownValues {
     seen: HashSet<String>,
     automaton: Option<AhoCorasick>,
     built_for: usize,
+    /// Finds every occurrence, overlapping ones too, with the count it was built for.
+    overlapping: Option<(usize, AhoCorasick)>,
 }
 
 impl std::fmt::Debug for KnownValues {
@@ -43,6 +45,32 @@ impl KnownValues {
         if value.len() >= 3 && !self.seen.contains(value) {
             self.seen.insert(value.to_owned());
             self.values.push((value.to_owned(), kind));
+        }
+    }
+
+    /// True when `text` contains a value learned after the first `since` ones (bare or not:
+    /// a masker uses this to decide which earlier texts to scan again).
+    pub fn contains_since(&mut self, text: &str, since: usize) -> bool {
+        if self.values.len() <= since {
+            return false;
+        }
+        if self
+            .overlapping
+            .as_ref()
+            .is_none_or(|(n, _)| *n != self.values.len())
+        {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(self.values.iter().map(|(v, _)| v.as_str()))
+                .ok();
+            self.overlapping = ac.map(|ac| (self.values.len(), ac));
+        }
+        match &self.overlapping {
+            Some((_, ac)) => ac
+                .find_overlapping_iter(text)
+                .any(|m| m.pattern().as_usize() >= since),
+            // No automaton (it could not be built): assume the worst.
+            None => true,
         }
     }
 
