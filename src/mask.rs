@@ -187,7 +187,7 @@ impl<S: Scan> Masker<S> {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
                 doc.walk(WalkOptions::default(), &mut issuer);
-                if issuer.needs_second_pass() {
+                if issuer.needs_second_pass(body) {
                     let mut again = Rescan::new(&mut issuer);
                     doc.walk(WalkOptions::default(), &mut again);
                 }
@@ -213,11 +213,15 @@ struct Edit {
 }
 
 /// What the first pass left for one visited string: how many values were known after it
-/// was scanned, and where its edits end.
-#[derive(Clone, Copy, Debug)]
+/// was scanned, where its edits end, and where its raw text is.
+#[derive(Clone, Debug)]
 struct Visited {
     known: usize,
     edits_end: usize,
+    raw: Range<usize>,
+    escaped: bool,
+    /// Set before the second pass: the string may hold a value learned after it.
+    again: bool,
 }
 
 /// Scans texts, issues placeholders and records the edits, in body order.
@@ -251,11 +255,21 @@ impl<'m, S: Scan> Issuer<'m, S> {
         }
     }
 
-    /// True when a value was learned after the first string was scanned: earlier strings
-    /// may hold it bare.
-    fn needs_second_pass(&self) -> bool {
+    /// Marks the strings that may hold a value learned after they were scanned, and tells
+    /// whether there is any. The test runs on raw bytes: learned values (accounts, buckets,
+    /// keys) hold no character JSON must escape, so a raw string without `\u` or `\/`
+    /// escapes holds a value exactly when its decoded text does.
+    fn needs_second_pass(&mut self, body: &[u8]) -> bool {
         let total = self.known.len();
-        self.visited.iter().any(|v| v.known < total)
+        let mut any = false;
+        for v in self.visited.iter_mut().filter(|v| v.known < total) {
+            let raw = body.get(v.raw.clone()).unwrap_or_default();
+            v.again = (v.escaped && may_hide_values(raw))
+                || std::str::from_utf8(raw)
+                    .map_or(true, |text| self.known.contains_since(text, v.known));
+            any |= v.again;
+        }
+        any
     }
 
     /// Scans `text`; `to_raw` maps a range of it to the body bytes it came from.
@@ -357,6 +371,9 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
         self.visited.push(Visited {
             known: self.known.len(),
             edits_end: self.edits.len(),
+            raw: site.span(),
+            escaped: site.escaped || site.nesting > 0,
+            again: false,
         });
     }
 }
@@ -396,11 +413,17 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
             .checked_sub(1)
             .and_then(|p| self.visited.get(p))
             .map_or(0, |v| v.edits_end);
-        let Some(&Visited { known, edits_end }) = self.visited.get(i) else {
+        let Some(&Visited {
+            known,
+            edits_end,
+            again,
+            ..
+        }) = self.visited.get(i)
+        else {
             return;
         };
         let issuer = &mut *self.issuer;
-        if issuer.known.contains_since(site.text, known) {
+        if again && issuer.known.contains_since(site.text, known) {
             issuer.scan(site.text, key_of(site), |r| site.raw_span(r));
         } else {
             issuer
@@ -408,6 +431,16 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
                 .extend_from_slice(self.first.get(start..edits_end).unwrap_or_default());
         }
     }
+}
+
+/// True when `raw` (JSON string text, possibly several levels deep) has an escape that can
+/// stand for a character of a learned value.
+fn may_hide_values(raw: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', raw).any(|i| {
+        raw.get(i + 1..)
+            .and_then(|r| r.iter().find(|c| **c != b'\\'))
+            .is_some_and(|c| matches!(c, b'u' | b'/'))
+    })
 }
 
 /// Turns scanner findings into sorted, disjoint spans on character boundaries. Overlaps are

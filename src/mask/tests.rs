@@ -419,3 +419,27 @@ fn the_default_masker_uses_the_detector() {
         .unwrap();
     assert_eq!(masked.counts.total(), 1);
 }
+
+#[test]
+fn values_written_with_escapes_in_earlier_strings_are_found() {
+    // `\u0031` is `1`, `\/` is `/`: the raw bytes do not show the value, the text does.
+    let body = r#"{"messages":[{"role":"user","content":"see \u0031\u00323456789012 and x\/my-team-logs"},
+        {"role":"user","content":"arn:aws:iam::123456789012:role/A s3://my-team-logs/k"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let first = v["messages"][0]["content"].as_str().unwrap();
+    assert!(!first.contains("123456789012"), "{first}");
+    assert!(!first.contains("my-team-logs"), "{first} {:?}", m.counts);
+    assert_eq!(m.counts.get("ACCOUNT"), 1, "{:?}", m.counts);
+    assert_eq!(m.counts.get("BUCKET"), 1);
+}
+
+#[test]
+fn may_hide_values_sees_through_backslash_runs() {
+    assert!(may_hide_values(br"a\u0031"));
+    assert!(may_hide_values(br"a\/b"));
+    assert!(may_hide_values(br"a\\\u0031"));
+    assert!(!may_hide_values(br#"a\n\"b\"\t"#));
+    assert!(!may_hide_values(b"plain"));
+}
