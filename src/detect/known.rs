@@ -17,6 +17,8 @@ pub struct KnownValues {
     seen: HashSet<String>,
     automaton: Option<AhoCorasick>,
     built_for: usize,
+    /// Length of the shortest value: shorter texts need no search.
+    shortest: usize,
     /// Finds every occurrence, overlapping ones too, with the count it was built for.
     overlapping: Option<(usize, AhoCorasick)>,
 }
@@ -43,6 +45,11 @@ impl KnownValues {
 
     pub(crate) fn learn(&mut self, value: &str, kind: KindId) {
         if value.len() >= 3 && !self.seen.contains(value) {
+            self.shortest = if self.values.is_empty() {
+                value.len()
+            } else {
+                self.shortest.min(value.len())
+            };
             self.seen.insert(value.to_owned());
             self.values.push((value.to_owned(), kind));
         }
@@ -76,7 +83,7 @@ impl KnownValues {
 
     /// Appends every bare occurrence of a known value in `text`.
     pub(crate) fn find_bare(&mut self, text: &str, out: &mut Vec<Finding>) {
-        if self.values.is_empty() {
+        if self.values.is_empty() || text.len() < self.shortest {
             return;
         }
         if self.automaton.is_none() || self.built_for != self.values.len() {

@@ -168,6 +168,8 @@ pub struct Detector {
     custom: Vec<(regex_lite::Regex, KindId)>,
     bare_account_ids: bool,
     secrets_near_keys: bool,
+    /// `ccount` and `CCOUNT`, built once: a body has thousands of strings to search.
+    account_words: [memchr::memmem::Finder<'static>; 2],
 }
 
 /// Percent-encoded text decodes at most this many times (`%253A` -> `%3A` -> `:`).
@@ -242,6 +244,10 @@ impl Detector {
             custom,
             bare_account_ids: config.bare_account_ids,
             secrets_near_keys: true,
+            account_words: [
+                memchr::memmem::Finder::new(b"ccount"),
+                memchr::memmem::Finder::new(b"CCOUNT"),
+            ],
         })
     }
 
