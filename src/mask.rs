@@ -186,8 +186,9 @@ impl<S: Scan> Masker<S> {
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
+                issuer.texts.reserve(body.len());
                 doc.walk(WalkOptions::default(), &mut issuer);
-                if issuer.needs_second_pass(body) {
+                if issuer.needs_second_pass() {
                     let mut again = Rescan::new(&mut issuer);
                     doc.walk(WalkOptions::default(), &mut again);
                 }
@@ -213,14 +214,13 @@ struct Edit {
 }
 
 /// What the first pass left for one visited string: how many values were known after it
-/// was scanned, where its edits end, and where its raw text is.
+/// was scanned, where its edits end, and where its decoded text is in `Issuer::texts`.
 #[derive(Clone, Debug)]
 struct Visited {
     known: usize,
     edits_end: usize,
-    raw: Range<usize>,
-    escaped: bool,
-    /// Set before the second pass: the string may hold a value learned after it.
+    text: Range<usize>,
+    /// Set before the second pass: the string holds a value learned after it.
     again: bool,
 }
 
@@ -237,6 +237,7 @@ struct Issuer<'m, S> {
     edits: Vec<Edit>,
     known: KnownValues,
     visited: Vec<Visited>,
+    texts: String,
 }
 
 impl<'m, S: Scan> Issuer<'m, S> {
@@ -252,21 +253,18 @@ impl<'m, S: Scan> Issuer<'m, S> {
             edits: Vec::new(),
             known: KnownValues::default(),
             visited: Vec::new(),
+            texts: String::new(),
         }
     }
 
-    /// Marks the strings that may hold a value learned after they were scanned, and tells
-    /// whether there is any. The test runs on raw bytes: learned values (accounts, buckets,
-    /// keys) hold no character JSON must escape, so a raw string without `\u` or `\/`
-    /// escapes holds a value exactly when its decoded text does.
-    fn needs_second_pass(&mut self, body: &[u8]) -> bool {
+    /// Marks the strings that hold a value learned after they were scanned, and tells
+    /// whether there is any.
+    fn needs_second_pass(&mut self) -> bool {
         let total = self.known.len();
         let mut any = false;
         for v in self.visited.iter_mut().filter(|v| v.known < total) {
-            let raw = body.get(v.raw.clone()).unwrap_or_default();
-            v.again = (v.escaped && may_hide_values(raw))
-                || std::str::from_utf8(raw)
-                    .map_or(true, |text| self.known.contains_since(text, v.known));
+            let text = self.texts.get(v.text.clone()).unwrap_or_default();
+            v.again = self.known.contains_since(text, v.known);
             any |= v.again;
         }
         any
@@ -368,11 +366,14 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
             return;
         }
         self.scan(site.text, key_of(site), |r| site.raw_span(r));
+        // A copy of the text (about the body's size in all) is cheaper than mapping every
+        // string back to the body, and lets the second pass be decided without a walk.
+        let start = self.texts.len();
+        self.texts.push_str(site.text);
         self.visited.push(Visited {
             known: self.known.len(),
             edits_end: self.edits.len(),
-            raw: site.span(),
-            escaped: site.escaped || site.nesting > 0,
+            text: start..self.texts.len(),
             again: false,
         });
     }
@@ -431,16 +432,6 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
                 .extend_from_slice(self.first.get(start..edits_end).unwrap_or_default());
         }
     }
-}
-
-/// True when `raw` (JSON string text, possibly several levels deep) has an escape that can
-/// stand for a character of a learned value.
-fn may_hide_values(raw: &[u8]) -> bool {
-    memchr::memchr_iter(b'\\', raw).any(|i| {
-        raw.get(i + 1..)
-            .and_then(|r| r.iter().find(|c| **c != b'\\'))
-            .is_some_and(|c| matches!(c, b'u' | b'/'))
-    })
 }
 
 /// Turns scanner findings into sorted, disjoint spans on character boundaries. Overlaps are

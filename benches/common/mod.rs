@@ -91,7 +91,7 @@ impl Writer {
     /// An identifier if one is due, else a decoy.
     fn value(&mut self) -> String {
         if self.len >= self.due {
-            self.due = self.len + 300;
+            self.due = self.len + 155;
             if self.dense {
                 self.ids += 1;
                 return identifier(self.rng.below(5000));
