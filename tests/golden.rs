@@ -3,6 +3,9 @@
 //! `tests/fixtures/requests/<name>.masked.json`. Regenerate those after an intended change
 //! with `AWS_MASKER_BLESS=1 cargo test -p aws-masker --test golden` and review the diff.
 
+// Helpers outside `#[test]` functions set up fixtures: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use aws_masker::detect::{Detector, DetectorConfig};

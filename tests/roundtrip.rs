@@ -2,6 +2,9 @@
 //! documents of their own, the masked body is valid JSON, restoring its placeholders gives
 //! the input back, and no masked identifier is left in it at any level of decoding.
 
+// Helpers outside `#[test]` functions set up fixtures: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use aws_masker::mask::{BodyFormat, Masker};
@@ -359,7 +362,10 @@ mod detector {
         }
     }
 
-    fn masked_parts() -> impl Strategy<Value = (Vec<(String, Vec<String>)>, Vec<String>, u64)> {
+    /// Text and the identifiers written into it.
+    type Text = (String, Vec<String>);
+
+    fn masked_parts() -> impl Strategy<Value = (Vec<Text>, Vec<String>, u64)> {
         (
             prop::collection::vec(text(), 6),
             prop::collection::vec(account(), 0..3),

@@ -209,9 +209,8 @@ pub fn answer_text(body: &[u8]) -> String {
             serde_json::Value::Array(items) => items.iter().for_each(|i| collect(i, out)),
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    if matches!(k.as_str(), "text" | "content" | "command") {
-                        collect(v, out);
-                    } else if v.is_array() || v.is_object() {
+                    let prose = matches!(k.as_str(), "text" | "content" | "command");
+                    if prose || v.is_array() || v.is_object() {
                         collect(v, out);
                     }
                 }
