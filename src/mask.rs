@@ -415,16 +415,13 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
             .and_then(|p| self.visited.get(p))
             .map_or(0, |v| v.edits_end);
         let Some(&Visited {
-            known,
-            edits_end,
-            again,
-            ..
+            edits_end, again, ..
         }) = self.visited.get(i)
         else {
             return;
         };
         let issuer = &mut *self.issuer;
-        if again && issuer.known.contains_since(site.text, known) {
+        if again {
             issuer.scan(site.text, key_of(site), |r| site.raw_span(r));
         } else {
             issuer
