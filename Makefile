@@ -3,7 +3,7 @@ CARGO  ?= cargo
 TARGET := wasm32-wasip1
 WASM   := target/$(TARGET)/release/aws_masker.wasm
 
-.PHONY: all build test lint fmt bench clean run
+.PHONY: all build test lint fmt bench dist clean run
 
 all: build
 
@@ -31,6 +31,10 @@ fmt:
 ## bench: the core's criterion benchmarks
 bench:
 	$(CARGO) bench -p aws-masker
+
+## dist: the release artifact dist/aws-masker-<version>.tar.gz; scripts/check-dist.sh checks it
+dist:
+	CARGO="$(CARGO)" scripts/dist.sh
 
 ## run: a local masking gateway (no Kong, no Redis) on $(LISTEN) in front of $(UPSTREAM);
 ##      make run LISTEN=127.0.0.1:9000 UPSTREAM=https://api.anthropic.com CONFIG=my.json

@@ -40,7 +40,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::detect::{Finding, KindId, Scan};
+use crate::detect::{Detector, Finding, KindId, KnownValues, Scan};
 use crate::json::{Document, JsonError, Role, Site, Visitor, WalkOptions};
 use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, Placeholders, PREFIX};
 
@@ -148,9 +148,10 @@ pub struct Masked {
     pub seen_placeholders: Vec<String>,
 }
 
-/// Masks request bodies with a scanner and a placeholder generator.
+/// Masks request bodies with a scanner (the [`Detector`] unless a test brings its own) and a
+/// placeholder generator.
 #[derive(Debug)]
-pub struct Masker<S> {
+pub struct Masker<S = Detector> {
     scanner: S,
     placeholders: Placeholders,
     max_body_bytes: usize,
@@ -170,6 +171,10 @@ impl<S: Scan> Masker<S> {
     }
 
     /// Masks `body`. An error means the body must not be forwarded.
+    ///
+    /// A value the scanner learns in one string (an account in an ARN, a bucket after
+    /// `s3://`) is masked in every string of the body. Strings are scanned once, in order;
+    /// only a string that holds a value learned after it was scanned is scanned again.
     pub fn mask(&self, body: &[u8], format: BodyFormat) -> Result<Masked, MaskError> {
         if body.len() > self.max_body_bytes {
             return Err(MaskError::TooLarge {
@@ -181,7 +186,12 @@ impl<S: Scan> Masker<S> {
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
+                issuer.texts.reserve(body.len());
                 doc.walk(WalkOptions::default(), &mut issuer);
+                if issuer.needs_second_pass() {
+                    let mut again = Rescan::new(&mut issuer);
+                    doc.walk(WalkOptions::default(), &mut again);
+                }
             }
             BodyFormat::Text => {
                 let text = std::str::from_utf8(body).map_err(|e| MaskError::InvalidUtf8 {
@@ -200,6 +210,18 @@ struct Edit {
     start: usize,
     end: usize,
     placeholder: usize,
+    kind: KindId,
+}
+
+/// What the first pass left for one visited string: how many values were known after it
+/// was scanned, where its edits end, and where its decoded text is in `Issuer::texts`.
+#[derive(Clone, Debug)]
+struct Visited {
+    known: usize,
+    edits_end: usize,
+    text: Range<usize>,
+    /// Set before the second pass: the string holds a value learned after it.
+    again: bool,
 }
 
 /// Scans texts, issues placeholders and records the edits, in body order.
@@ -213,7 +235,9 @@ struct Issuer<'m, S> {
     /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once.
     cache: HashMap<String, (KindId, usize)>,
     edits: Vec<Edit>,
-    counts: Vec<(KindId, u32)>,
+    known: KnownValues,
+    visited: Vec<Visited>,
+    texts: String,
 }
 
 impl<'m, S: Scan> Issuer<'m, S> {
@@ -227,8 +251,23 @@ impl<'m, S: Scan> Issuer<'m, S> {
             issued: Vec::new(),
             cache: HashMap::new(),
             edits: Vec::new(),
-            counts: Vec::new(),
+            known: KnownValues::default(),
+            visited: Vec::new(),
+            texts: String::new(),
         }
+    }
+
+    /// Marks the strings that hold a value learned after they were scanned, and tells
+    /// whether there is any.
+    fn needs_second_pass(&mut self) -> bool {
+        let total = self.known.len();
+        let mut any = false;
+        for v in self.visited.iter_mut().filter(|v| v.known < total) {
+            let text = self.texts.get(v.text.clone()).unwrap_or_default();
+            v.again = self.known.contains_since(text, v.known);
+            any |= v.again;
+        }
+        any
     }
 
     /// Scans `text`; `to_raw` maps a range of it to the body bytes it came from.
@@ -239,7 +278,8 @@ impl<'m, S: Scan> Issuer<'m, S> {
         to_raw: impl Fn(Range<usize>) -> Range<usize>,
     ) {
         self.findings.clear();
-        self.scanner.scan(text, key, &mut self.findings);
+        self.scanner
+            .scan_known(text, key, &mut self.known, &mut self.findings);
         if self.findings.is_empty() {
             return;
         }
@@ -255,11 +295,8 @@ impl<'m, S: Scan> Issuer<'m, S> {
                 start: raw.start,
                 end: raw.end,
                 placeholder,
+                kind,
             });
-            match self.counts.iter_mut().find(|(k, _)| *k == kind) {
-                Some((_, n)) => *n += 1,
-                None => self.counts.push((kind, 1)),
-            }
         }
         self.spans = spans;
     }
@@ -282,8 +319,14 @@ impl<'m, S: Scan> Issuer<'m, S> {
 
     fn finish(self, body: &[u8]) -> Masked {
         let seen_placeholders = placeholders_in(body);
-        let mut by_label: Vec<(String, u32)> = self
-            .counts
+        let mut counts: Vec<(KindId, u32)> = Vec::new();
+        for e in &self.edits {
+            match counts.iter_mut().find(|(k, _)| *k == e.kind) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((e.kind, 1)),
+            }
+        }
+        let mut by_label: Vec<(String, u32)> = counts
             .iter()
             .map(|&(kind, n)| (self.scanner.label(kind).to_owned(), n))
             .collect();
@@ -310,16 +353,81 @@ impl<'m, S: Scan> Issuer<'m, S> {
     }
 }
 
+fn key_of<'a>(site: &Site<'a>) -> Option<&'a str> {
+    match site.role {
+        Role::Key => None,
+        Role::Value => site.key,
+    }
+}
+
 impl<S: Scan> Visitor for Issuer<'_, S> {
     fn visit(&mut self, site: &Site<'_>) {
         if site.frozen() {
             return;
         }
-        let key = match site.role {
-            Role::Key => None,
-            Role::Value => site.key,
+        self.scan(site.text, key_of(site), |r| site.raw_span(r));
+        // A copy of the text (about the body's size in all) is cheaper than mapping every
+        // string back to the body, and lets the second pass be decided without a walk.
+        let start = self.texts.len();
+        self.texts.push_str(site.text);
+        self.visited.push(Visited {
+            known: self.known.len(),
+            edits_end: self.edits.len(),
+            text: start..self.texts.len(),
+            again: false,
+        });
+    }
+}
+
+/// The second walk: the same strings in the same order. A string that holds a value
+/// learned after its first scan is scanned again (with everything known now); every other
+/// string keeps the edits of the first pass.
+struct Rescan<'i, 'm, S> {
+    issuer: &'i mut Issuer<'m, S>,
+    first: Vec<Edit>,
+    visited: Vec<Visited>,
+    next: usize,
+}
+
+impl<'i, 'm, S: Scan> Rescan<'i, 'm, S> {
+    fn new(issuer: &'i mut Issuer<'m, S>) -> Self {
+        let first = std::mem::take(&mut issuer.edits);
+        let visited = std::mem::take(&mut issuer.visited);
+        issuer.edits.reserve(first.len());
+        Rescan {
+            issuer,
+            first,
+            visited,
+            next: 0,
+        }
+    }
+}
+
+impl<S: Scan> Visitor for Rescan<'_, '_, S> {
+    fn visit(&mut self, site: &Site<'_>) {
+        if site.frozen() {
+            return;
+        }
+        let i = self.next;
+        self.next += 1;
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| self.visited.get(p))
+            .map_or(0, |v| v.edits_end);
+        let Some(&Visited {
+            edits_end, again, ..
+        }) = self.visited.get(i)
+        else {
+            return;
         };
-        self.scan(site.text, key, |r| site.raw_span(r));
+        let issuer = &mut *self.issuer;
+        if again {
+            issuer.scan(site.text, key_of(site), |r| site.raw_span(r));
+        } else {
+            issuer
+                .edits
+                .extend_from_slice(self.first.get(start..edits_end).unwrap_or_default());
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! documents of their own, the masked body is valid JSON, restoring its placeholders gives
 //! the input back, and no masked identifier is left in it at any level of decoding.
 
+// Helpers outside `#[test]` functions set up fixtures: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use aws_masker::mask::{BodyFormat, Masker};
@@ -202,5 +205,318 @@ proptest! {
     #[test]
     fn without_escapes_the_restore_is_byte_exact(value in document(), seed in any::<u64>()) {
         check(&value, seed, false)?;
+    }
+}
+
+/// The invariant with the real `Detector`: Messages API bodies whose strings hold
+/// identifiers of many kinds among noise, escapes and JSON inside strings.
+mod detector {
+    use super::Coin;
+    use aws_masker::detect::{Detector, DetectorConfig};
+    use aws_masker::mask::{BodyFormat, Masker};
+    use aws_masker::placeholder::{Mapping, Placeholders};
+    use aws_masker::restore::{
+        restore_document, restore_into, Escape, RestoreStats, StreamRestorer,
+    };
+    use aws_masker::sse::SseRestorer;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    fn masker() -> Masker {
+        let detector = Detector::new(&DetectorConfig::default()).unwrap();
+        Masker::new(
+            detector,
+            Placeholders::new(b"proptest secret, 32 bytes or more"),
+            1 << 24,
+        )
+    }
+
+    fn octet() -> impl Strategy<Value = u8> {
+        1u8..=254
+    }
+
+    fn account() -> impl Strategy<Value = String> {
+        "[1-9][0-9]{11}"
+    }
+
+    /// An identifier the detector finds by its shape or its own context.
+    fn identifier() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "i-[0-9a-f]{17}",
+            "i-[0-9a-f]{8}",
+            "(vpc|subnet|sg|vol|eni)-[0-9a-f]{17}",
+            "ami-[0-9a-f]{8}",
+            (
+                prop_oneof![Just("aws"), Just("aws-cn"), Just("aws-us-gov")],
+                account(),
+                "[A-Za-z][A-Za-z0-9+=,.@_-]{0,15}"
+            )
+                .prop_map(|(p, a, r)| format!("arn:{p}:iam::{a}:role/{r}")),
+            (account(), "[a-z][a-z0-9-]{2,12}")
+                .prop_map(|(a, f)| format!("arn:aws:lambda:us-west-2:{a}:function:{f}")),
+            "arn:aws:s3:::[a-z][a-z0-9]{2,8}-[a-z0-9]{2,8}/[a-z]{1,6}",
+            "(AKIA|ASIA)[A-Z2-7]{16}",
+            (octet(), octet(), octet()).prop_map(|(a, b, c)| format!("10.{a}.{b}.{c}")),
+            (octet(), octet()).prop_map(|(a, b)| format!("192.168.{a}.{b}")),
+            (16u8..=31, octet(), octet()).prop_map(|(a, b, c)| format!("172.{a}.{b}.{c}")),
+            (octet(), octet(), octet())
+                .prop_map(|(a, b, c)| format!("ip-10-{a}-{b}-{c}.ec2.internal")),
+            (octet(), octet(), octet())
+                .prop_map(|(a, b, c)| format!("ip-10-{a}-{b}-{c}.eu-west-1.compute.internal")),
+            "[a-z]{3,8}\\.c[a-z0-9]{11}\\.us-east-1\\.rds\\.amazonaws\\.com",
+            "s3://[a-z][a-z0-9]{2,8}-[a-z0-9]{2,8}(/[a-z0-9]{1,6}){0,2}",
+        ]
+    }
+
+    fn noise() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-z]{1,9}",
+            1 => Just("us-east-1".to_owned()),
+            1 => Just("v2.15.3".to_owned()),
+            1 => Just("12:30:00".to_owned()),
+            1 => Just("multi-az".to_owned()),
+            1 => Just("é".to_owned()),
+            1 => Just("😀".to_owned()),
+            1 => Just("\"q\"".to_owned()),
+            1 => Just("back\\slash".to_owned()),
+            1 => Just("a/b".to_owned()),
+            1 => Just("\n\t\u{1}".to_owned()),
+            1 => Just("{[".to_owned()),
+        ]
+    }
+
+    /// Text and the identifiers written into it.
+    fn text() -> impl Strategy<Value = (String, Vec<String>)> {
+        prop::collection::vec(
+            prop_oneof![2 => noise().prop_map(|n| (n, false)), 1 => identifier().prop_map(|i| (i, true))],
+            0..10,
+        )
+        .prop_map(|parts| {
+            let ids = parts.iter().filter(|p| p.1).map(|p| p.0.clone()).collect();
+            let words: Vec<String> = parts.into_iter().map(|p| p.0).collect();
+            (words.join(" "), ids)
+        })
+    }
+
+    struct Body {
+        json: String,
+        ids: Vec<String>,
+        /// The first user message's text: what the SSE test streams back.
+        reply: String,
+    }
+
+    /// A Messages API body; `escapes` writes some characters as `\uXXXX` or `\/`.
+    fn body(
+        parts: Vec<(String, Vec<String>)>,
+        accounts: Vec<String>,
+        seed: u64,
+        escapes: bool,
+    ) -> Body {
+        let mut ids: Vec<String> = parts.iter().flat_map(|p| p.1.clone()).collect();
+        ids.extend(accounts.iter().cloned());
+        let t = |i: usize| parts.get(i).map_or(String::new(), |p| p.0.clone());
+        let accounts_json: Vec<Value> = accounts
+            .iter()
+            .map(|a| json!({"AccountId": a, "Note": "n"}))
+            .collect();
+        // JSON inside a string, itself written with escapes at random.
+        let inner = json!({"Items": accounts_json, "Output": t(4), "Log": t(5), "OwnerId": accounts.first()});
+        // Values learned later in the body (an account under `AccountId`, a bucket after
+        // `s3://`) written bare in the first string: only the second pass can find them.
+        let buckets: Vec<String> = ids
+            .iter()
+            .filter_map(|i| i.strip_prefix("s3://"))
+            .filter_map(|r| r.split('/').next())
+            .map(str::to_owned)
+            .collect();
+        let mut first = t(1);
+        for bare in accounts.iter().chain(&buckets) {
+            first.push_str(&format!(" (see {bare})"));
+            ids.push(bare.clone());
+        }
+        let mut coin = Coin(seed | 1);
+        let mut inner_text = String::new();
+        super::write(&inner, &mut inner_text, &mut coin, escapes);
+        let value = json!({
+            "model": "claude-sonnet-4-5-20250929",
+            "max_tokens": 1024,
+            "system": t(0),
+            "messages": [
+                {"role": "user", "content": first},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": t(2)},
+                    {"type": "tool_use", "id": "toolu_01", "name": "aws_cli",
+                     "input": {"command": t(3)}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_01", "content": inner_text},
+                ]},
+            ],
+        });
+        let mut json = String::new();
+        super::write(&value, &mut json, &mut coin, escapes);
+        Body {
+            json,
+            ids,
+            reply: first,
+        }
+    }
+
+    /// Text and the identifiers written into it.
+    type Text = (String, Vec<String>);
+
+    fn masked_parts() -> impl Strategy<Value = (Vec<Text>, Vec<String>, u64)> {
+        (
+            prop::collection::vec(text(), 6),
+            prop::collection::vec(account(), 0..3),
+            any::<u64>(),
+        )
+    }
+
+    fn restore_json(masked: &[u8], mapping: &Mapping) -> Result<Vec<u8>, TestCaseError> {
+        let mut out = Vec::new();
+        let mut stats = RestoreStats::default();
+        restore_document(masked, mapping, &mut out, &mut stats)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Every string of `value` and of JSON inside its strings, decoded, and the raw text.
+    fn all_texts(raw: &str) -> Result<Vec<String>, TestCaseError> {
+        let value: Value =
+            serde_json::from_str(raw).map_err(|e| TestCaseError::fail(format!("{e}: {raw}")))?;
+        let mut all = vec![raw.to_owned()];
+        crate::common::texts(&value, &mut all);
+        Ok(all)
+    }
+
+    /// `value` with every string that holds a JSON object or array replaced by its value.
+    fn deep(value: Value) -> Value {
+        match value {
+            Value::String(s) => match serde_json::from_str::<Value>(&s) {
+                Ok(inner @ (Value::Object(_) | Value::Array(_))) => deep(inner),
+                _ => Value::String(s),
+            },
+            Value::Array(items) => Value::Array(items.into_iter().map(deep).collect()),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, deep(v))).collect())
+            }
+            other => other,
+        }
+    }
+
+    fn check_body(body: &Body, escapes: bool) -> Result<(), TestCaseError> {
+        let masked = masker()
+            .mask(body.json.as_bytes(), BodyFormat::Json)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let out = masked
+            .body
+            .clone()
+            .unwrap_or_else(|| body.json.clone().into_bytes());
+        let out_text =
+            String::from_utf8(out.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for t in all_texts(&out_text)? {
+            for id in &body.ids {
+                prop_assert!(!t.contains(id.as_str()), "{} left in {}", id, t);
+            }
+        }
+        let restored = restore_json(&out, &masked.mapping)?;
+        if escapes {
+            let a: Value = serde_json::from_slice(&restored)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let b: Value =
+                serde_json::from_str(&body.json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Equal once JSON inside strings is parsed too: an identifier written with
+            // escapes in a JSON string inside a string comes back unescaped.
+            prop_assert_eq!(deep(a), deep(b));
+        } else {
+            prop_assert_eq!(String::from_utf8_lossy(&restored), body.json.as_str());
+        }
+        check_sse(body, &out_text, &masked.mapping)
+    }
+
+    /// The masked first user message streamed back as `text_delta`s cut at random places,
+    /// the stream fed in random chunks: the client sees the original text.
+    fn check_sse(body: &Body, masked: &str, mapping: &Mapping) -> Result<(), TestCaseError> {
+        let value: Value =
+            serde_json::from_str(masked).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let text = value["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut coin = Coin(text.len() as u64 * 7919 + 1);
+        let mut stream = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[]}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+        let chars: Vec<char> = text.chars().collect();
+        let mut piece = String::new();
+        for (i, c) in chars.iter().enumerate() {
+            piece.push(*c);
+            if coin.flip(6) || i + 1 == chars.len() {
+                let data = json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": piece}});
+                stream.push_str(&format!("event: content_block_delta\ndata: {data}\n\n"));
+                piece.clear();
+            }
+        }
+        stream.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        let mut sse = SseRestorer::new();
+        let mut out = Vec::new();
+        let mut rest = stream.as_bytes();
+        while !rest.is_empty() {
+            let n = 1 + (coin.0 as usize % 97).min(rest.len() - 1);
+            coin.flip(2);
+            let (chunk, tail) = rest.split_at(n);
+            sse.feed(mapping, chunk, &mut out);
+            rest = tail;
+        }
+        sse.finish(mapping, &mut out);
+        let out = String::from_utf8(out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut got = String::new();
+        for line in out.lines().filter_map(|l| l.strip_prefix("data: ")) {
+            let v: Value = serde_json::from_str(line)
+                .map_err(|e| TestCaseError::fail(format!("{e}: {line}")))?;
+            if v["type"] == "content_block_delta" {
+                got.push_str(v["delta"]["text"].as_str().unwrap_or_default());
+            }
+        }
+        prop_assert_eq!(got, body.reply.clone());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn masked_bodies_restore_byte_for_byte((parts, accounts, seed) in masked_parts()) {
+            check_body(&body(parts, accounts, seed, false), false)?;
+        }
+
+        #[test]
+        fn masked_bodies_with_escapes_restore_parse_equal((parts, accounts, seed) in masked_parts()) {
+            check_body(&body(parts, accounts, seed, true), true)?;
+        }
+
+        /// A small text body restored by a `StreamRestorer` split at every point.
+        #[test]
+        fn text_restores_at_every_split((text, ids) in text()) {
+            let masked = masker().mask(text.as_bytes(), BodyFormat::Text)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let out = masked.body.clone().unwrap_or_else(|| text.clone().into_bytes());
+            let out_text = String::from_utf8_lossy(&out).into_owned();
+            for id in &ids {
+                prop_assert!(!out_text.contains(id.as_str()), "{} left in {}", id, out_text);
+            }
+            let mut whole = Vec::new();
+            restore_into(&out, &masked.mapping, Escape::None, &mut whole, &mut RestoreStats::default());
+            prop_assert_eq!(String::from_utf8_lossy(&whole), text.as_str());
+            for cut in 0..=out.len() {
+                let mut stream = StreamRestorer::new(Escape::None);
+                let mut got = Vec::new();
+                let (a, b) = out.split_at(cut);
+                stream.feed(&masked.mapping, a, &mut got);
+                stream.feed(&masked.mapping, b, &mut got);
+                stream.finish(&masked.mapping, &mut got);
+                prop_assert_eq!(&got, &whole, "split at {}", cut);
+            }
+        }
     }
 }

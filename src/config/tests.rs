@@ -520,3 +520,19 @@ fn detector_errors_name_their_field() {
     let err = Detector::new(&builtin.detector).err().unwrap();
     assert!(err.to_string().starts_with("custom_patterns: "), "{err}");
 }
+
+#[test]
+fn empty_lists_may_arrive_as_empty_objects() {
+    // lua-cjson writes an empty Lua table as `{}`; Kong hands `allowlist: []` over that way.
+    let c = ok(&with(
+        r#""allowlist":{},"disabled_kinds":{},"custom_patterns":{}"#,
+    ));
+    assert!(c.detector.allowlist.is_empty());
+    assert!(c.detector.custom_patterns.is_empty());
+    for field in ["allowlist", "disabled_kinds", "custom_patterns"] {
+        let err = parse(with(&format!(r#""{field}":{{"a":1}}"#)).as_bytes()).unwrap_err();
+        assert_eq!(err.field(), field);
+        let err = parse(with(&format!(r#""{field}":"x""#)).as_bytes()).unwrap_err();
+        assert_eq!(err.field(), field);
+    }
+}

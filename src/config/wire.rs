@@ -123,6 +123,30 @@ fn default_redis_port() -> i64 {
     6379
 }
 
+/// A list that may arrive as `{}`: Kong re-encodes filter configs with lua-cjson, which writes
+/// an empty Lua table (an empty YAML list) as an empty object.
+fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Empty {}
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrEmpty<T> {
+        List(Vec<T>),
+        Empty(Empty),
+    }
+
+    match ListOrEmpty::deserialize(deserializer)? {
+        ListOrEmpty::List(items) => Ok(items),
+        ListOrEmpty::Empty(Empty {}) => Ok(Vec::new()),
+    }
+}
+
 /// The configuration as it arrives: defaults of `docs/CONFIG.md`, nothing validated yet.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,11 +165,11 @@ pub(super) struct Wire {
     pub(super) mask_private_ips: bool,
     #[serde(default)]
     pub(super) mask_bare_account_ids: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub(super) disabled_kinds: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub(super) allowlist: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub(super) custom_patterns: Vec<WirePattern>,
     #[serde(default = "default_max_body_bytes")]
     pub(super) max_body_bytes: i64,

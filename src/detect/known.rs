@@ -17,6 +17,10 @@ pub struct KnownValues {
     seen: HashSet<String>,
     automaton: Option<AhoCorasick>,
     built_for: usize,
+    /// Length of the shortest value: shorter texts need no search.
+    shortest: usize,
+    /// Finds every occurrence, overlapping ones too, with the count it was built for.
+    overlapping: Option<(usize, AhoCorasick)>,
 }
 
 impl std::fmt::Debug for KnownValues {
@@ -41,14 +45,45 @@ impl KnownValues {
 
     pub(crate) fn learn(&mut self, value: &str, kind: KindId) {
         if value.len() >= 3 && !self.seen.contains(value) {
+            self.shortest = if self.values.is_empty() {
+                value.len()
+            } else {
+                self.shortest.min(value.len())
+            };
             self.seen.insert(value.to_owned());
             self.values.push((value.to_owned(), kind));
         }
     }
 
+    /// True when `text` contains a value learned after the first `since` ones (bare or not:
+    /// a masker uses this to decide which earlier texts to scan again).
+    pub fn contains_since(&mut self, text: &str, since: usize) -> bool {
+        if self.values.len() <= since {
+            return false;
+        }
+        if self
+            .overlapping
+            .as_ref()
+            .is_none_or(|(n, _)| *n != self.values.len())
+        {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(self.values.iter().map(|(v, _)| v.as_str()))
+                .ok();
+            self.overlapping = ac.map(|ac| (self.values.len(), ac));
+        }
+        match &self.overlapping {
+            Some((_, ac)) => ac
+                .find_overlapping_iter(text)
+                .any(|m| m.pattern().as_usize() >= since),
+            // No automaton (it could not be built): assume the worst.
+            None => true,
+        }
+    }
+
     /// Appends every bare occurrence of a known value in `text`.
     pub(crate) fn find_bare(&mut self, text: &str, out: &mut Vec<Finding>) {
-        if self.values.is_empty() {
+        if self.values.is_empty() || text.len() < self.shortest {
             return;
         }
         if self.automaton.is_none() || self.built_for != self.values.len() {

@@ -90,12 +90,25 @@ pub struct DetectorConfig {
     pub bare_account_ids: bool,
 }
 
-/// Anything that finds identifiers in text. The JSON walker is generic over it.
+/// Anything that finds identifiers in text. The masker is generic over it.
 pub trait Scan {
     /// Appends findings in `text` to `out`, sorted by start and non-overlapping.
     fn scan(&self, text: &str, key: Option<&str>, out: &mut Vec<Finding>);
     /// The label of `kind`.
     fn label(&self, kind: KindId) -> &str;
+    /// Like [`Scan::scan`] for one of the many texts of a body: values found in a context
+    /// are added to `known`, and values already in `known` are found where they appear bare.
+    /// Scanners that learn nothing keep this default.
+    fn scan_known(
+        &self,
+        text: &str,
+        key: Option<&str>,
+        known: &mut KnownValues,
+        out: &mut Vec<Finding>,
+    ) {
+        let _ = known;
+        self.scan(text, key, out);
+    }
 }
 
 /// A configuration the detector cannot run with. Messages name the field and never contain
@@ -155,6 +168,8 @@ pub struct Detector {
     custom: Vec<(regex_lite::Regex, KindId)>,
     bare_account_ids: bool,
     secrets_near_keys: bool,
+    /// `ccount` and `CCOUNT`, built once: a body has thousands of strings to search.
+    account_words: [memchr::memmem::Finder<'static>; 2],
 }
 
 /// Percent-encoded text decodes at most this many times (`%253A` -> `%3A` -> `:`).
@@ -229,6 +244,10 @@ impl Detector {
             custom,
             bare_account_ids: config.bare_account_ids,
             secrets_near_keys: true,
+            account_words: [
+                memchr::memmem::Finder::new(b"ccount"),
+                memchr::memmem::Finder::new(b"CCOUNT"),
+            ],
         })
     }
 
@@ -387,7 +406,17 @@ impl std::fmt::Debug for Detector {
 
 impl Scan for Detector {
     fn scan(&self, text: &str, key: Option<&str>, out: &mut Vec<Finding>) {
-        self.scan_known(text, key, &mut KnownValues::default(), out);
+        Detector::scan_known(self, text, key, &mut KnownValues::default(), out);
+    }
+
+    fn scan_known(
+        &self,
+        text: &str,
+        key: Option<&str>,
+        known: &mut KnownValues,
+        out: &mut Vec<Finding>,
+    ) {
+        Detector::scan_known(self, text, key, known, out);
     }
 
     fn label(&self, kind: KindId) -> &str {

@@ -126,10 +126,15 @@ impl Detector {
     /// Appends the candidates of `text` to `sink` (no percent decoding, no known values).
     pub(crate) fn collect(&self, text: &str, key: Option<&str>, sink: &mut Sink<'_>) {
         let b = text.as_bytes();
+        let base = sink.out.len();
         if let Some(key) = key {
             self.keyed_value(b, key.as_bytes(), sink);
         }
-        let version_key = key.is_some_and(|k| k.to_ascii_lowercase().contains("version"));
+        let version_key = key.is_some_and(|k| {
+            k.as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"version"))
+        });
         let mut i = 0;
         loop {
             let p = next_anchor(b, i);
@@ -157,8 +162,11 @@ impl Detector {
         }
         self.accounts_in_prose(b, sink);
         if self.secrets_near_keys {
+            // This text's findings only: `out` may hold those of earlier texts.
             let keys: Vec<(usize, usize)> = sink
                 .out
+                .get(base..)
+                .unwrap_or_default()
                 .iter()
                 .filter(|f| f.kind == ACCESS_KEY)
                 .map(|f| (f.start, f.end))
@@ -200,9 +208,14 @@ impl Detector {
 
     /// Accounts after the word `account` in prose, found with one `memmem` pass.
     fn accounts_in_prose(&self, b: &[u8], sink: &mut Sink<'_>) {
+        // `account` + a separator + 12 digits: most strings of a body (keys, ids, names)
+        // are shorter, and skipping them saves a search setup per string.
+        if b.len() < 20 {
+            return;
+        }
         let mut found = Vec::new();
-        for needle in [&b"ccount"[..], b"CCOUNT"] {
-            for p in memchr::memmem::find_iter(b, needle) {
+        for finder in &self.account_words {
+            for p in finder.find_iter(b) {
                 keyed::accounts_after_word(b, p, &mut found);
             }
         }

@@ -366,3 +366,73 @@ fn sanitize_sorts_merges_and_rounds() {
     sanitize("aébcdef", &[f(6, 8), f(2, 3), f(7, 9), f(0, 0)], &mut spans);
     assert_eq!(spans, [(1, 3, KindId(1)), (6, 8, KindId(1))]);
 }
+
+fn real() -> Masker {
+    let detector = detect::Detector::new(&detect::DetectorConfig::default()).unwrap();
+    Masker::new(detector, Placeholders::new(SECRET), 1 << 24)
+}
+
+#[test]
+fn values_learned_in_one_string_are_masked_in_every_string() {
+    // The bare account and bucket come before the strings that give their context.
+    let body = json!({"messages": [
+        {"role": "user", "content": "is 123456789012 the account that owns my-team-logs?"},
+        {"role": "assistant", "content": "see arn:aws:iam::123456789012:role/Admin"},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+            "content": "{\"Location\": \"s3://my-team-logs/a.txt\"}"}]},
+        {"role": "user", "content": "and again: 123456789012, my-team-logs"},
+    ]})
+    .to_string();
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    for original in ["123456789012", "my-team-logs"] {
+        assert!(!out.contains(original), "{original} left in {out}");
+    }
+    let account = placeholder_of(&m, "123456789012");
+    assert_eq!(out.matches(&account).count(), 2);
+    assert_eq!(m.counts.get("ACCOUNT"), 2);
+    assert_eq!(m.counts.get("BUCKET"), 2);
+}
+
+#[test]
+fn strings_without_later_values_keep_their_first_pass_edits() {
+    // The EC2 id in the first string is found once; learning an account later must not
+    // change or duplicate it.
+    let body = json!({"messages": [
+        {"role": "user", "content": "stop i-0b263919b6498b123"},
+        {"role": "user", "content": "arn:aws:iam::123456789012:role/Admin"},
+    ]})
+    .to_string();
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    assert_eq!(m.counts.get("EC2"), 1);
+    assert_eq!(m.counts.total(), 2);
+    let ec2 = placeholder_of(&m, "i-0b263919b6498b123");
+    assert_eq!(out.matches(&ec2).count(), 1);
+}
+
+#[test]
+fn the_default_masker_uses_the_detector() {
+    let m: Masker = real();
+    let masked = m
+        .mask(b"host ip-10-0-1-17.ec2.internal", BodyFormat::Text)
+        .unwrap();
+    assert_eq!(masked.counts.total(), 1);
+}
+
+#[test]
+fn values_written_with_escapes_in_earlier_strings_are_found() {
+    // `\u0031` is `1`, `\/` is `/`: the raw bytes do not show the value, the text does.
+    let body = r#"{"messages":[{"role":"user","content":"see \u0031\u00323456789012"},
+        {"role":"user","content":"x\/my-team-\u006cogs"},
+        {"role":"user","content":"arn:aws:iam::123456789012:role/A s3://my-team-logs/k"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let first = v["messages"][0]["content"].as_str().unwrap();
+    assert!(!first.contains("123456789012"), "{first}");
+    let second = v["messages"][1]["content"].as_str().unwrap();
+    assert!(!second.contains("my-team-logs"), "{second}");
+    assert_eq!(m.counts.get("ACCOUNT"), 1, "{:?}", m.counts);
+    assert_eq!(m.counts.get("BUCKET"), 1);
+}
