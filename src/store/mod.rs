@@ -156,7 +156,7 @@ pub fn interpret(
 pub fn merge_found(answer: &MappingsResponse, asked: &[String], mapping: &mut Mapping) -> u32 {
     let mut added = 0;
     for entry in &answer.found {
-        if !asked.iter().any(|p| *p == entry.placeholder) {
+        if !asked.contains(&entry.placeholder) {
             continue;
         }
         if mapping
