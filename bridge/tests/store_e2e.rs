@@ -1,6 +1,8 @@
 //! The full store path with real parts: the built filter in the WasmX host (real HTTP
 //! dispatches) -> this bridge binary -> a real `redis-server`. Needs `make build` first.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! exchange, pause until the answer, resume or block per `on_store_failure`, lookups of pasted
 //! placeholders, and the circuit breaker. Needs `make build` first.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
 
