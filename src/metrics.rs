@@ -68,6 +68,11 @@ mod tests {
     fn names_are_distinct() {
         let mut names: Vec<String> = FIXED.iter().map(|s| (*s).to_owned()).collect();
         names.extend(ALL_REASONS.iter().map(|r| blocks(*r)));
+        names.extend(
+            crate::store::FAILURE_CODES
+                .iter()
+                .map(|c| store_failures(c)),
+        );
         names.push(identifiers("EC2"));
         let n = names.len();
         names.sort();

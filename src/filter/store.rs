@@ -37,7 +37,8 @@ fn upstream(address: &BridgeAddress) -> String {
     match address {
         BridgeAddress::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
         BridgeAddress::Tcp { host, port } => format!("{host}:{port}"),
-        BridgeAddress::Unix(path) => format!("unix:{path}"),
+        // The config keeps the whole `unix:/path`, as the dispatch wants it.
+        BridgeAddress::Unix(address) => address.clone(),
     }
 }
 
