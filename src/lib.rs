@@ -21,6 +21,7 @@ pub mod placeholder;
 pub mod protocol;
 pub mod restore;
 pub mod sse;
+pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

@@ -26,6 +26,11 @@ pub const RESTORE_SKIPPED_ENCODED: &str = "restore_skipped_encoded";
 /// Node-cache writes that found another original under the same placeholder.
 pub const NODE_CACHE_CONFLICTS: &str = "node_cache_conflicts";
 
+/// Exchanges whose mappings the bridge stored (and lookups it answered).
+pub const STORE_OK: &str = "store_ok";
+/// Exchanges the open circuit breaker failed fast (no dispatch).
+pub const CIRCUIT_OPEN_REJECTIONS: &str = "circuit_open_rejections";
+
 /// Every fixed counter.
 pub const FIXED: &[&str] = &[
     REQUESTS_MASKED,
@@ -35,11 +40,18 @@ pub const FIXED: &[&str] = &[
     PLACEHOLDERS_UNKNOWN,
     RESTORE_SKIPPED_ENCODED,
     NODE_CACHE_CONFLICTS,
+    STORE_OK,
+    CIRCUIT_OPEN_REJECTIONS,
 ];
 
 /// Blocks for one reason.
 pub fn blocks(reason: BlockReason) -> String {
     format!("blocks_{}", reason.code())
+}
+
+/// Failed store steps for one reason (`store::FAILURE_CODES`).
+pub fn store_failures(code: &str) -> String {
+    format!("store_failures_{code}")
 }
 
 /// Identifiers masked of one kind (a label: `[A-Z][A-Z0-9_]*`).
@@ -56,6 +68,11 @@ mod tests {
     fn names_are_distinct() {
         let mut names: Vec<String> = FIXED.iter().map(|s| (*s).to_owned()).collect();
         names.extend(ALL_REASONS.iter().map(|r| blocks(*r)));
+        names.extend(
+            crate::store::FAILURE_CODES
+                .iter()
+                .map(|c| store_failures(c)),
+        );
         names.push(identifiers("EC2"));
         let n = names.len();
         names.sort();

@@ -22,6 +22,11 @@ impl Metrics {
         let mut m = Metrics::default();
         let mut names: Vec<String> = metrics::FIXED.iter().map(|n| (*n).to_owned()).collect();
         names.extend(ALL_REASONS.iter().map(|r| metrics::blocks(*r)));
+        names.extend(
+            crate::store::FAILURE_CODES
+                .iter()
+                .map(|c| metrics::store_failures(c)),
+        );
         names.extend(labels.into_iter().map(metrics::identifiers));
         for name in names {
             if let Ok(id) = hostcalls::define_metric(MetricType::Counter, &name) {

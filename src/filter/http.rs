@@ -3,6 +3,7 @@
 //!
 //! Logs carry kinds, counts, codes and lengths only: never a body, an original or a mapping.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext};
@@ -10,6 +11,7 @@ use proxy_wasm::types::Action;
 
 use super::host::Shared;
 use super::root::Filter;
+use super::store::Purpose;
 use crate::block::{self, BlockReason};
 use crate::config::Mode;
 use crate::exchange::request::{BodyKind, RequestFlow, RequestHeaders, Step};
@@ -22,13 +24,15 @@ use crate::node_cache;
 use crate::placeholder::Mapping;
 
 pub(crate) struct Exchange {
-    id: u32,
-    filter: Option<Rc<Filter>>,
+    pub(super) id: u32,
+    pub(super) filter: Option<Rc<Filter>>,
     request: RequestFlow,
     /// Placeholders this exchange issued or learned; the response restores these.
-    mapping: Mapping,
+    pub(super) mapping: Mapping,
     /// A local reply was sent: its response passes through untouched.
-    blocked: bool,
+    pub(super) blocked: bool,
+    /// Dispatches waiting for an answer, by token.
+    pub(super) pending: HashMap<u32, Purpose>,
     /// A HEAD request: the response has no body.
     head_request: bool,
     response: Option<ResponseBody<Restorer>>,
@@ -46,6 +50,7 @@ impl Exchange {
             request,
             mapping: Mapping::default(),
             blocked: false,
+            pending: HashMap::new(),
             head_request: false,
             response: None,
         }
@@ -65,12 +70,12 @@ impl Exchange {
                 self.count(metrics::DETECT_MODE_PASSTHROUGHS, 1);
             }
         }
-        // Never Pause: no dispatch is pending, and a Pause without one hangs the request.
+        // Never Pause here: no dispatch is pending, and a Pause without one hangs the request.
         Action::Continue
     }
 
     /// The one place that blocks: a local reply, stashed by WasmX until the step returns.
-    fn block(&mut self, reason: BlockReason) {
+    pub(super) fn block(&mut self, reason: BlockReason) {
         // Unconfigured (never in Kong: the plan fails to load) uses the default status.
         let status = self.filter.as_ref().map_or(400, |f| f.config.block_status);
         let reply = block::reply(reason, status);
@@ -148,16 +153,25 @@ impl Exchange {
             );
         }
         self.mapping = mapping;
+        let use_redis = filter.config.store.use_redis;
         if filter.config.node_cache {
-            self.use_node_cache(filter, &seen_placeholders);
+            self.use_node_cache(filter, &seen_placeholders, !use_redis);
+        }
+        if use_redis {
+            return self.store(filter, &seen_placeholders);
         }
         Action::Continue
     }
 
-    /// Shares the issued mappings with the node's other workers, and learns the originals of
-    /// placeholders the request carried in (pasted from an earlier answer).
-    fn use_node_cache(&mut self, filter: &Filter, seen: &[String]) {
-        let stats = node_cache::remember_all(&Shared, &self.mapping);
+    /// Learns the originals of placeholders the request carried in (pasted from an earlier
+    /// answer) and, when `share`, shares the issued mappings with the node's other workers
+    /// (with `use_redis` they are shared once the bridge has stored them).
+    fn use_node_cache(&mut self, filter: &Filter, seen: &[String], share: bool) {
+        let stats = if share {
+            node_cache::remember_all(&Shared, &self.mapping)
+        } else {
+            node_cache::RememberStats::default()
+        };
         let learned =
             node_cache::recall_into(&Shared, seen.iter().map(String::as_str), &mut self.mapping);
         filter
@@ -194,7 +208,17 @@ fn kinds_summary(masked: &Masked) -> String {
     out
 }
 
-impl Context for Exchange {}
+impl Context for Exchange {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        self.on_store_answer(token_id, num_headers, body_size);
+    }
+}
 
 impl HttpContext for Exchange {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

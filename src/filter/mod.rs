@@ -4,12 +4,14 @@
 //!
 //! WasmX rules this glue relies on (see `docs/` and the shared WASMX notes): the request body
 //! arrives once, whole, with end-of-stream; `Pause` in a request step hangs unless a dispatch
-//! is pending, so this filter never returns it; response steps cannot wait, so responses are
+//! is pending, so this filter returns it only right after dispatching to the bridge
+//! (`use_redis`, [`store`]); response steps cannot wait, so responses are
 //! restored with what the exchange already holds.
 
 mod host;
 mod http;
 mod root;
+mod store;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);

@@ -1,5 +1,6 @@
 //! The root context: configuration, masker and counters, shared by the exchanges via `Rc`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -13,12 +14,15 @@ use crate::detect::{DetectError, Detector};
 use crate::mask::Masker;
 use crate::node_cache::{self, SharedStore};
 use crate::placeholder::Placeholders;
+use crate::store::circuit::Breaker;
 
 /// Everything an exchange needs, built once per configuration.
 pub(crate) struct Filter {
     pub(crate) config: Config,
     pub(crate) masker: Masker<Detector>,
     pub(crate) metrics: Metrics,
+    /// This worker's circuit breaker (the node's lives in shared data when a zone exists).
+    pub(crate) breaker: Cell<Breaker>,
 }
 
 enum SetupError {
@@ -53,6 +57,7 @@ fn build(bytes: &[u8]) -> Result<Filter, SetupError> {
         config,
         masker,
         metrics,
+        breaker: Cell::new(Breaker::default()),
     })
 }
 

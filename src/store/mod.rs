@@ -1,0 +1,173 @@
+//! Storing mappings through the bridge (issue 5): the one batched call per exchange, how its
+//! answer is read, what the filter does on failure, and the circuit breaker ([`circuit`]).
+//!
+//! ```
+//! use aws_masker::store::{interpret, Failure};
+//!
+//! // A dispatch that never reached the bridge: no `:status`, a `:dispatch_status` instead.
+//! assert_eq!(interpret(None, Some(b"timeout"), b""), Err(Failure::Timeout));
+//! assert_eq!(interpret(Some(b"500"), None, b"{}"), Err(Failure::Status(500)));
+//! let ok = interpret(Some(b"200"), None, br#"{"stored":1,"refreshed":0}"#).unwrap();
+//! assert_eq!(ok.stored, 1);
+//! ```
+
+pub mod circuit;
+
+use crate::block::BlockReason;
+use crate::config::{OnStoreFailure, Store};
+use crate::placeholder::Mapping;
+use crate::protocol::{self, Entry, MappingsRequest, MappingsResponse, ProtocolError};
+
+/// Why a store step failed. Each has a counter `store_failures_<code>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The dispatch could not be started (`dispatch_http_call` returned an error).
+    Dispatch,
+    /// The bridge did not answer within `bridge_timeout_ms`.
+    Timeout,
+    /// The bridge could not be reached or answered something that is not HTTP.
+    Unreachable,
+    /// The bridge answered with a non-2xx status.
+    Status(u16),
+    /// The bridge's 2xx body is not a valid answer.
+    Malformed,
+    /// Redis holds another original under some of our placeholders (the count).
+    Conflict(u32),
+    /// The request to the bridge could not be built (too many entries, too large).
+    Encode,
+}
+
+/// Every failure code, for defining one counter each.
+pub const FAILURE_CODES: &[&str] = &[
+    "dispatch",
+    "timeout",
+    "unreachable",
+    "status",
+    "malformed",
+    "conflict",
+    "encode",
+];
+
+impl Failure {
+    /// The stable code (counter name suffix, log lines).
+    pub fn code(self) -> &'static str {
+        match self {
+            Failure::Dispatch => "dispatch",
+            Failure::Timeout => "timeout",
+            Failure::Unreachable => "unreachable",
+            Failure::Status(_) => "status",
+            Failure::Malformed => "malformed",
+            Failure::Conflict(_) => "conflict",
+            Failure::Encode => "encode",
+        }
+    }
+}
+
+/// What the glue does after the store step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward the (already masked) request.
+    Resume,
+    /// Send the block reply instead.
+    Block(BlockReason),
+}
+
+/// The policy for a failed store (or a fail-fast rejection of an open circuit).
+pub fn on_failure(policy: OnStoreFailure) -> Decision {
+    match policy {
+        OnStoreFailure::Block => Decision::Block(BlockReason::StoreFailed),
+        OnStoreFailure::Continue => Decision::Resume,
+    }
+}
+
+/// The one call of an exchange: the mappings it issued that are not known stored, and the
+/// placeholders the request carried that `mapping` does not know. `None`: nothing to do.
+///
+/// `known_stored(placeholder, original)` is true when an earlier exchange stored that entry
+/// (the node cache, when on); without it, every issued entry is sent (the bridge refreshes
+/// the TTL of the ones Redis has).
+pub fn build_request(
+    store: &Store,
+    mapping: &Mapping,
+    known_stored: impl Fn(&str, &str) -> bool,
+    seen: &[String],
+) -> Option<MappingsRequest> {
+    let entries: Vec<Entry> = mapping
+        .iter()
+        .filter(|(p, o)| !known_stored(p, o))
+        .map(|(p, o)| Entry {
+            placeholder: p.to_owned(),
+            original: o.to_owned(),
+        })
+        .collect();
+    let mut lookup: Vec<String> = seen
+        .iter()
+        .filter(|p| mapping.original(p).is_none() && protocol::is_placeholder(p))
+        .cloned()
+        .collect();
+    lookup.sort_unstable();
+    lookup.dedup();
+    if entries.is_empty() && lookup.is_empty() {
+        return None;
+    }
+    Some(MappingsRequest {
+        profile: store.redis.profile(),
+        ttl: store.mapping_ttl_seconds,
+        store: entries,
+        lookup,
+    })
+}
+
+/// The body of the dispatch. Never log it: it carries the originals and the Redis credentials.
+pub fn encode_request(request: &MappingsRequest) -> Result<Vec<u8>, Failure> {
+    protocol::encode(request).map_err(|_: ProtocolError| Failure::Encode)
+}
+
+/// Reads the bridge's answer: `status` is the `:status` header (absent when the dispatch
+/// failed), `dispatch_status` the WasmX `:dispatch_status` header.
+pub fn interpret(
+    status: Option<&[u8]>,
+    dispatch_status: Option<&[u8]>,
+    body: &[u8],
+) -> Result<MappingsResponse, Failure> {
+    let Some(status) = status else {
+        return Err(match dispatch_status {
+            Some(b"timeout") => Failure::Timeout,
+            _ => Failure::Unreachable,
+        });
+    };
+    let code = std::str::from_utf8(status)
+        .ok()
+        .and_then(|s| s.trim().parse::<u16>().ok())
+        .ok_or(Failure::Unreachable)?;
+    if !(200..300).contains(&code) {
+        return Err(Failure::Status(code));
+    }
+    let answer: MappingsResponse = protocol::decode(body).map_err(|_| Failure::Malformed)?;
+    if !answer.conflicts.is_empty() {
+        let n = u32::try_from(answer.conflicts.len()).unwrap_or(u32::MAX);
+        return Err(Failure::Conflict(n));
+    }
+    Ok(answer)
+}
+
+/// Adds the looked-up entries to `mapping` so the response restores them; only those the
+/// exchange asked for and does not know. Returns how many were added.
+pub fn merge_found(answer: &MappingsResponse, asked: &[String], mapping: &mut Mapping) -> u32 {
+    let mut added = 0;
+    for entry in &answer.found {
+        if !asked.contains(&entry.placeholder) {
+            continue;
+        }
+        if mapping
+            .insert(entry.placeholder.clone(), entry.original.clone())
+            .is_ok()
+        {
+            added += 1;
+        }
+    }
+    added
+}
+
+#[cfg(test)]
+mod tests;

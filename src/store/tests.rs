@@ -1,0 +1,136 @@
+use super::*;
+use crate::config;
+use crate::protocol::decode;
+
+const P1: &str = "AWS_EC2_AAAAAAAAAAAAA";
+const P2: &str = "AWS_VPC_BBBBBBBBBBBBB";
+const P3: &str = "AWS_IAM_CCCCCCCCCCCCC";
+
+fn store_config() -> Store {
+    config::parse(
+        br#"{"token_secret":"Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF","use_redis":true,"mapping_ttl":120}"#,
+    )
+    .unwrap()
+    .store
+}
+
+fn mapping() -> Mapping {
+    let mut m = Mapping::default();
+    m.insert(P1.into(), "i-0abc".into()).unwrap();
+    m.insert(P2.into(), "vpc-1".into()).unwrap();
+    m
+}
+
+#[test]
+fn request_carries_unstored_entries_and_unknown_placeholders() {
+    let seen = vec![
+        P3.to_owned(),
+        P1.to_owned(),
+        P3.to_owned(),
+        "AWS_nope".to_owned(),
+    ];
+    let req = build_request(&store_config(), &mapping(), |p, _| p == P2, &seen).unwrap();
+    assert_eq!(req.ttl, 120);
+    assert_eq!(req.store.len(), 1);
+    assert_eq!(
+        (
+            req.store[0].placeholder.as_str(),
+            req.store[0].original.as_str()
+        ),
+        (P1, "i-0abc")
+    );
+    assert_eq!(
+        req.lookup,
+        vec![P3.to_owned()],
+        "known, duplicate and malformed ones left out"
+    );
+    let body = encode_request(&req).unwrap();
+    assert_eq!(decode::<MappingsRequest>(&body).unwrap(), req);
+}
+
+#[test]
+fn nothing_to_store_or_look_up_is_no_call() {
+    let cfg = store_config();
+    assert_eq!(
+        build_request(&cfg, &Mapping::default(), |_, _| false, &[]),
+        None
+    );
+    assert_eq!(
+        build_request(&cfg, &mapping(), |_, _| true, &[P1.to_owned()]),
+        None
+    );
+    assert!(build_request(&cfg, &mapping(), |_, _| false, &[]).is_some());
+}
+
+#[test]
+fn failures_are_classified() {
+    assert_eq!(
+        interpret(None, Some(b"timeout"), b""),
+        Err(Failure::Timeout)
+    );
+    assert_eq!(
+        interpret(None, Some(b"broken connection"), b""),
+        Err(Failure::Unreachable)
+    );
+    assert_eq!(interpret(None, None, b""), Err(Failure::Unreachable));
+    assert_eq!(interpret(Some(b"x"), None, b""), Err(Failure::Unreachable));
+    assert_eq!(
+        interpret(Some(b"503"), None, b"{}"),
+        Err(Failure::Status(503))
+    );
+    assert_eq!(
+        interpret(Some(b"302"), None, b""),
+        Err(Failure::Status(302))
+    );
+    assert_eq!(
+        interpret(Some(b"200"), None, b"garbage"),
+        Err(Failure::Malformed)
+    );
+    assert_eq!(
+        interpret(Some(b"200"), None, br#"{"stored":"x"}"#),
+        Err(Failure::Malformed)
+    );
+    let conflict = format!(r#"{{"stored":0,"refreshed":0,"conflicts":["{P1}","{P2}"]}}"#);
+    assert_eq!(
+        interpret(Some(b"200"), None, conflict.as_bytes()),
+        Err(Failure::Conflict(2))
+    );
+    let codes: Vec<&str> = [
+        Failure::Dispatch,
+        Failure::Timeout,
+        Failure::Unreachable,
+        Failure::Status(1),
+        Failure::Malformed,
+        Failure::Conflict(1),
+        Failure::Encode,
+    ]
+    .iter()
+    .map(|f| f.code())
+    .collect();
+    assert_eq!(codes, FAILURE_CODES);
+}
+
+#[test]
+fn found_entries_join_the_mapping_only_when_asked() {
+    let body = format!(
+        r#"{{"stored":1,"refreshed":0,"found":[{{"placeholder":"{P3}","original":"arn:x"}},{{"placeholder":"{P2}","original":"other"}}]}}"#
+    );
+    let answer = interpret(Some(b"200"), None, body.as_bytes()).unwrap();
+    let mut m = mapping();
+    assert_eq!(merge_found(&answer, &[P3.to_owned()], &mut m), 1);
+    assert_eq!(m.original(P3), Some("arn:x"));
+    assert_eq!(
+        m.original(P2),
+        Some("vpc-1"),
+        "an entry not asked for never replaces ours"
+    );
+}
+
+#[test]
+fn policy() {
+    assert_eq!(
+        on_failure(OnStoreFailure::Block),
+        Decision::Block(BlockReason::StoreFailed)
+    );
+    assert_eq!(on_failure(OnStoreFailure::Continue), Decision::Resume);
+}
