@@ -166,6 +166,9 @@ pub struct Mapping {
     lengths: Vec<usize>,
     /// Hash collisions resolved while issuing.
     pub collisions: u32,
+    /// Originals holding a byte that JSON escapes (`"`, `\`, control characters): only
+    /// custom patterns can issue such originals.
+    escaped_originals: usize,
 }
 
 /// Two different originals claimed the same placeholder.
@@ -211,6 +214,12 @@ impl Mapping {
         if let Err(pos) = self.lengths.binary_search_by(|probe| len.cmp(probe)) {
             self.lengths.insert(pos, len);
         }
+        if original
+            .bytes()
+            .any(|b| b < 0x20 || b == b'"' || b == b'\\')
+        {
+            self.escaped_originals += 1;
+        }
         self.entries.insert(placeholder, original);
     }
 
@@ -227,6 +236,12 @@ impl Mapping {
     /// Distinct placeholder lengths, longest first: a restorer tries these at each `AWS_`.
     pub fn lengths(&self) -> &[usize] {
         &self.lengths
+    }
+
+    /// True when no original holds a byte that JSON escapes: then an original is written the
+    /// same way at every level of JSON escaping, and restorers may skip finding the level.
+    pub fn originals_are_json_safe(&self) -> bool {
+        self.escaped_originals == 0
     }
 
     /// The longest placeholder in the mapping (0 when empty).

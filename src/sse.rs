@@ -39,9 +39,10 @@ mod jscan;
 
 use std::ops::Range;
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr2, memchr2_iter};
 
-use crate::placeholder::Mapping;
+use crate::json::decode_literal;
+use crate::placeholder::{Mapping, PREFIX};
 use crate::restore::{json_escape_into, restore_into, Escape, RestoreStats, StreamRestorer};
 
 /// Incremental SSE restorer; one per response.
@@ -104,6 +105,7 @@ struct Segment {
     len: usize,
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Action {
     Pass,
     Malformed,
@@ -308,22 +310,19 @@ impl SseRestorer {
             .blocks
             .iter()
             .any(|b| b.index == index && b.restorer.pending() > 0);
-        if !held && !inner.iter().any(|c| *c == b'A' || *c == b'\\') {
+        self.decoded.clear();
+        let escaped = memchr(b'\\', inner).is_some();
+        if escaped && decode_literal(encoded, &mut self.decoded).is_none() {
+            self.malformed += 1;
+            out.extend_from_slice(raw);
+            return;
+        }
+        if !held && !may_hold_placeholder(inner) {
             // Nothing to restore or hold back: the common case, kept cheap.
             out.extend_from_slice(raw);
             return;
         }
-        self.decoded.clear();
-        if memchr(b'\\', inner).is_some() {
-            match serde_json::from_slice::<String>(encoded) {
-                Ok(s) => self.decoded.extend_from_slice(s.as_bytes()),
-                Err(_) => {
-                    self.malformed += 1;
-                    out.extend_from_slice(raw);
-                    return;
-                }
-            }
-        } else {
+        if !escaped {
             self.decoded.extend_from_slice(inner);
         }
         // A string value never holds a raw line break, so it lies within one data line.
@@ -424,6 +423,55 @@ impl SseRestorer {
     }
 }
 
+/// The shape the API writes nearly every event in, recognised without a general scan:
+/// `{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`
+/// (or `input_json_delta` with `partial_json`), compact, in this member order. `None` means
+/// "not this shape": [`classify`] then reads the data member by member, so any other
+/// spelling of the same event is handled the same way, only slower.
+fn classify_compact_delta(data: &[u8]) -> Option<Action> {
+    const HEAD: &[u8] = br#"{"type":"content_block_delta","index":"#;
+    let rest = data.strip_prefix(HEAD)?;
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    // A JSON number has no leading zero; longer indexes take the general path.
+    if !(1..=9).contains(&digits) || (digits > 1 && rest.first() == Some(&b'0')) {
+        return None;
+    }
+    let index = std::str::from_utf8(rest.get(..digits)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    let rest = rest.get(digits..)?.strip_prefix(b",")?;
+    let (kind, value) = if let Some(v) = rest.strip_prefix(Kind::Text.delta_head()) {
+        (Kind::Text, v)
+    } else {
+        (Kind::Json, rest.strip_prefix(Kind::Json.delta_head())?)
+    };
+    let start = data.len() - value.len();
+    let end = start + jscan::string_end(value, 0)?;
+    (data.get(end..)? == b"}}").then_some(Action::Delta {
+        index,
+        kind,
+        value: start..end,
+    })
+}
+
+/// False when the raw (still escaped) text of a delta can neither hold a placeholder nor end
+/// with the start of one, so its block's restorer would pass it unchanged. Placeholder bytes
+/// are never escaped by JSON encoders; a `\u` escape could still spell one, so it counts.
+fn may_hold_placeholder(raw: &[u8]) -> bool {
+    memchr2_iter(b'A', b'\\', raw).any(|i| {
+        let next = raw.get(i + 1..).unwrap_or_default();
+        match raw.get(i) {
+            // `AWS_` here, or the start of it at the very end.
+            Some(b'A') => PREFIX.as_bytes().get(1..).is_some_and(|p| {
+                let n = next.len().min(p.len());
+                p.get(..n) == next.get(..n)
+            }),
+            _ => next.first() == Some(&b'u'),
+        }
+    })
+}
+
 /// Records the line starting at `start` of `event` (up to its end) if it is a `data:` field:
 /// its value is appended to `data`, joined with `\n` to earlier ones.
 fn record_field(event: &[u8], start: usize, data: &mut Vec<u8>, segments: &mut Vec<Segment>) {
@@ -451,6 +499,11 @@ fn record_field(event: &[u8], start: usize, data: &mut Vec<u8>, segments: &mut V
 
 /// Decides what an event's data calls for.
 fn classify(data: &[u8]) -> Action {
+    classify_compact_delta(data).unwrap_or_else(|| classify_members(data))
+}
+
+/// [`classify`] for any spelling of the data: member by member.
+fn classify_members(data: &[u8]) -> Action {
     let (mut ty, mut index, mut delta) = (None, None, None);
     let end = jscan::members(data, 0, |key, value| match key {
         b"type" => ty = Some(value),

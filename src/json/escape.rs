@@ -204,6 +204,33 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
+/// Appends to `out` the text of the JSON string literal `quoted` (quotes included), or
+/// returns `None` (having appended part of it) when `quoted` is not exactly one valid JSON
+/// string: bad quotes, an invalid escape, a control character, invalid UTF-8.
+pub fn decode_literal(quoted: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let inner = quoted.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let b = std::str::from_utf8(inner).ok()?.as_bytes();
+    let mut i = 0;
+    loop {
+        let rest = b.get(i..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|&c| c == b'\\' || c == b'"' || c < 0x20)
+            .unwrap_or(rest.len());
+        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+        i += run;
+        match b.get(i) {
+            None => return Some(()),
+            Some(b'\\') => {
+                let (c, len) = read_escape(b, i).ok()?;
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                i += len;
+            }
+            Some(_) => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +239,42 @@ mod tests {
         let (mut s, mut m) = (String::new(), EscapeMap::default());
         decode_into(raw, &mut s, &mut m);
         (s, m)
+    }
+
+    #[test]
+    fn literals_decode_as_serde_json_does() {
+        let good = [
+            r#""""#,
+            r#""plain""#,
+            r#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00 é""#,
+            r#""ends with \\""#,
+        ];
+        for quoted in good {
+            let mut out = Vec::new();
+            assert_eq!(
+                decode_literal(quoted.as_bytes(), &mut out),
+                Some(()),
+                "{quoted}"
+            );
+            let want: String = serde_json::from_str(quoted).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+        let bad: [&[u8]; 10] = [
+            b"",
+            b"\"",
+            b"plain",
+            b"\"open",
+            b"\"a\"b\"",
+            b"\"bad \\x escape\"",
+            b"\"cut \\\"",
+            b"\"tab\there\"",
+            b"\"\xff\"",
+            b"\"\\ud800 lone\"",
+        ];
+        for quoted in bad {
+            assert!(serde_json::from_slice::<String>(quoted).is_err());
+            assert_eq!(decode_literal(quoted, &mut Vec::new()), None, "{quoted:?}");
+        }
     }
 
     #[test]

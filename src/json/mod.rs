@@ -45,7 +45,7 @@ mod tape;
 use std::borrow::Cow;
 use std::ops::Range;
 
-pub use escape::{decode_into, EscapeMap};
+pub use escape::{decode_into, decode_literal, EscapeMap};
 pub use rules::{member_mode, Mode, Rules};
 pub use tape::MAX_LEN;
 
@@ -120,7 +120,7 @@ impl<F: FnMut(&Site<'_>)> Visitor for F {
 /// One string of the document and its context.
 #[derive(Clone, Copy, Debug)]
 pub struct Site<'a> {
-    /// The decoded text. For a frozen site it is the raw text (frozen strings are not decoded).
+    /// The decoded text. For a frozen site, or in [`Document::walk_raw`], it is the raw text.
     pub text: &'a str,
     pub role: Role,
     /// For a value: the (decoded) key of the member it is, or of the array it is in. Inside
@@ -213,6 +213,22 @@ impl<'a> Document<'a> {
 
     /// Visits every string in document order.
     pub fn walk<V: Visitor + ?Sized>(&self, options: WalkOptions, visitor: &mut V) {
+        self.walk_with(options, true, visitor);
+    }
+
+    /// Visits every string in document order with its raw text: nothing is decoded and JSON
+    /// inside strings is not walked (`max_nesting` is ignored). Modes follow `rules` as in
+    /// [`Document::walk`], so this finds the frozen strings of a body at the cost of the
+    /// tape alone.
+    pub fn walk_raw<V: Visitor + ?Sized>(&self, rules: Rules, visitor: &mut V) {
+        let options = WalkOptions {
+            rules,
+            max_nesting: 0,
+        };
+        self.walk_with(options, false, visitor);
+    }
+
+    fn walk_with<V: Visitor + ?Sized>(&self, options: WalkOptions, decode: bool, visitor: &mut V) {
         let mode = match options.rules {
             Rules::MessagesApi => Mode::Api,
             Rules::None => Mode::Free,
@@ -220,6 +236,7 @@ impl<'a> Document<'a> {
         let mut walker = Walker {
             visitor,
             options,
+            decode,
             bufs: Vec::new(),
             tapes: Vec::new(),
         };
@@ -291,6 +308,8 @@ struct Ctx<'k> {
 struct Walker<'v, V: ?Sized> {
     visitor: &'v mut V,
     options: WalkOptions,
+    /// False for [`Document::walk_raw`]: every site gets its raw text.
+    decode: bool,
     /// Decoding buffers, reused; one is taken per level of JSON inside strings.
     bufs: Vec<(String, EscapeMap)>,
     /// Tapes of JSON documents found inside strings, reused.
@@ -401,7 +420,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             map: None,
             level,
         };
-        if site.frozen() || !tok.is_escaped() {
+        if site.frozen() || !tok.is_escaped() || !self.decode {
             // Unescaped text cannot hold JSON with strings in it: nothing to recurse into.
             self.visitor.visit(&site);
             return;

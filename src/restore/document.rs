@@ -39,6 +39,22 @@ pub fn restore_document(
     stats: &mut RestoreStats,
 ) -> Result<(), JsonError> {
     let doc = Document::parse(body)?;
+    if mapping.originals_are_json_safe() {
+        restore_outside_frozen(body, &doc, mapping, out, stats);
+    } else {
+        restore_sites(body, &doc, mapping, out, stats);
+    }
+    Ok(())
+}
+
+/// The general case: each string is restored with the escaping of its level of JSON.
+fn restore_sites(
+    body: &[u8],
+    doc: &Document<'_>,
+    mapping: &Mapping,
+    out: &mut Vec<u8>,
+    stats: &mut RestoreStats,
+) {
     let mut sites: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     let options = WalkOptions {
         rules: Rules::MessagesApi,
@@ -69,7 +85,43 @@ pub fn restore_document(
         copied = span.end;
     }
     out.extend_from_slice(body.get(copied..).unwrap_or_default());
-    Ok(())
+}
+
+/// The common case: no original needs escaping, so an original is written the same in any
+/// string at any level of JSON inside strings, and placeholders (`[A-Z0-9_]`, never escaped)
+/// appear verbatim in the raw bytes. Everything outside frozen strings is restored in one
+/// pass; nothing is decoded and no JSON inside strings is parsed.
+fn restore_outside_frozen(
+    body: &[u8],
+    doc: &Document<'_>,
+    mapping: &Mapping,
+    out: &mut Vec<u8>,
+    stats: &mut RestoreStats,
+) {
+    let mut frozen: Vec<std::ops::Range<usize>> = Vec::new();
+    doc.walk_raw(Rules::MessagesApi, &mut |site: &crate::json::Site<'_>| {
+        if site.frozen() {
+            frozen.push(site.span());
+        }
+    });
+    out.reserve(body.len());
+    let mut copied = 0;
+    for span in frozen {
+        let (Some(before), Some(kept)) = (body.get(copied..span.start), body.get(span.clone()))
+        else {
+            continue;
+        };
+        restore_into(before, mapping, Escape::None, out, stats);
+        out.extend_from_slice(kept);
+        copied = span.end;
+    }
+    restore_into(
+        body.get(copied..).unwrap_or_default(),
+        mapping,
+        Escape::None,
+        out,
+        stats,
+    );
 }
 
 #[cfg(test)]
@@ -140,6 +192,38 @@ mod tests {
         let (out, stats) = restore(body, &m);
         assert_eq!(out, body);
         assert_eq!(stats.unknown, 1);
+    }
+
+    #[test]
+    fn the_fast_path_restores_as_the_walk_does() {
+        let (full, p, _) = mapping();
+        let mut safe = Mapping::default();
+        safe.insert(p.clone(), "i-0b263919b6498b123".to_owned())
+            .unwrap();
+        assert!(safe.originals_are_json_safe() && !full.originals_are_json_safe());
+        let inner = format!(r#"{{"InstanceId": "{p}", "{p}": ["{p}"]}}"#);
+        let bodies = [
+            format!(r#"{{"content":[{{"type":"text","text":"a {p} b\n{p}"}}]}}"#),
+            serde_json::json!({"content":[{"type":"tool_result","content": inner}]}).to_string(),
+            format!(
+                r#"{{"content":[{{"type":"thinking","thinking":"{p}","signature":"{p}"}},{{"type":"text","text":"{p}"}}],"{p}":1}}"#
+            ),
+            format!(r#"["{p}AWS_EC2_UNKNOWNUNKNOWN", "x{p}", "\u0041WS_"]"#),
+        ];
+        for body in &bodies {
+            let doc = Document::parse(body.as_bytes()).unwrap();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let (mut fast_stats, mut slow_stats) =
+                (RestoreStats::default(), RestoreStats::default());
+            restore_outside_frozen(body.as_bytes(), &doc, &safe, &mut fast, &mut fast_stats);
+            restore_sites(body.as_bytes(), &doc, &safe, &mut slow, &mut slow_stats);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(slow).unwrap()
+            );
+            assert_eq!(fast_stats, slow_stats, "{body}");
+            assert!(fast_stats.restored > 0, "{body}");
+        }
     }
 
     #[test]

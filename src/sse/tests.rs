@@ -561,3 +561,57 @@ proptest! {
         prop_assert_eq!(sse.malformed(), 0);
     }
 }
+
+#[test]
+fn the_compact_shape_is_read_as_the_member_scan_reads_it() {
+    let compact = [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        r#"{"type":"content_block_delta","index":12,"delta":{"type":"text_delta","text":"a\"b\\"}}"#,
+        r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"k\":"}}"#,
+        r#"{"type":"content_block_delta","index":7,"delta":{"type":"text_delta","text":""}}"#,
+    ];
+    for data in compact {
+        let fast = classify_compact_delta(data.as_bytes());
+        assert!(fast.is_some(), "{data}");
+        assert_eq!(fast, Some(classify_members(data.as_bytes())), "{data}");
+    }
+    // Other spellings, and near misses, are left to the member scan.
+    let other = [
+        r#"{"type": "content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        r#"{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}"#,
+        r#"{"type":"content_block_delta","index":01,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"Hi"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}} "#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"},"x":1}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hi"}}"#,
+        r#"{"type":"content_block_delta","index":1234567890,"delta":{"type":"text_delta","text":"Hi"}}"#,
+    ];
+    for data in other {
+        assert_eq!(classify_compact_delta(data.as_bytes()), None, "{data}");
+    }
+}
+
+#[test]
+fn only_text_that_may_hold_a_placeholder_is_restored() {
+    for raw in [
+        "AWS_",
+        "x AWS_EC2",
+        "ends in A",
+        "ends in AW",
+        "ends in AWS",
+        r"\u0041WS_",
+    ] {
+        assert!(may_hold_placeholder(raw.as_bytes()), "{raw}");
+    }
+    for raw in [
+        "",
+        "Amazon Web Services",
+        "AWS is",
+        "AWSX",
+        r#"a \"quoted\" \n"#,
+        "ABAB",
+    ] {
+        assert!(!may_hold_placeholder(raw.as_bytes()), "{raw}");
+    }
+}
