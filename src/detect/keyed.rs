@@ -121,13 +121,77 @@ pub(crate) fn rule_for_key(key: &[u8]) -> Option<Rule> {
     let mut buf = [0u8; 48];
     let n = normalize_key(key, &mut buf);
     let k = buf.get(..n)?;
+    // Every rule text has at least three bytes: comparing the last three first turns most
+    // keys (`InstanceId`, `VpcId`, ...) away without a slice comparison per rule.
+    let tail3 = |s: &[u8]| {
+        s.len()
+            .checked_sub(3)
+            .and_then(|i| s.get(i..))
+            .and_then(|t| <[u8; 3]>::try_from(t).ok())
+    };
+    let key_tail = tail3(k)?;
     rules
         .iter()
+        .filter(|(text, _, _)| tail3(text) == Some(key_tail))
         .find(|(text, how, _)| match how {
             Match::Suffix => k.ends_with(text),
             Match::Exact => k == *text,
         })
         .map(|(_, _, rule)| *rule)
+}
+
+/// What a JSON key says about the values under it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct KeyInfo {
+    /// The rule its value is read with, if the key names a context kind.
+    pub rule: Option<Rule>,
+    /// The key names a version (`Version`, `EngineVersion`): dotted numbers under it are
+    /// versions, not addresses.
+    pub version: bool,
+}
+
+pub(crate) fn key_info(key: &[u8]) -> KeyInfo {
+    KeyInfo {
+        rule: rule_for_key(key),
+        version: key.windows(7).any(|w| w.eq_ignore_ascii_case(b"version")),
+    }
+}
+
+/// [`key_info`] remembered per distinct key: a body repeats a few dozen keys thousands of
+/// times (every object of CLI output has its `InstanceId`). Direct-mapped: two keys that
+/// share a slot only cost a recomputation.
+#[derive(Clone, Default)]
+pub(crate) struct KeyMemo {
+    slots: Vec<Option<(Box<[u8]>, KeyInfo)>>,
+}
+
+impl KeyMemo {
+    const SLOTS: usize = 256;
+    /// Longer keys are not remembered (and are rare).
+    const MAX_KEY: usize = 64;
+
+    pub(crate) fn get(&mut self, key: &[u8]) -> KeyInfo {
+        if self.slots.is_empty() {
+            self.slots.resize(Self::SLOTS, None);
+        }
+        // FNV-1a, folded: keys are short.
+        let h = key.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &c| {
+            (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let slot = ((h ^ (h >> 32)) as usize) % Self::SLOTS;
+        if let Some(Some((known, info))) = self.slots.get(slot) {
+            if **known == *key {
+                return *info;
+            }
+        }
+        let info = key_info(key);
+        if key.len() <= Self::MAX_KEY {
+            if let Some(entry) = self.slots.get_mut(slot) {
+                *entry = Some((key.into(), info));
+            }
+        }
+        info
+    }
 }
 
 /// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
@@ -492,4 +556,44 @@ pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, us
 /// True when a number value is an account that lost leading zeros.
 pub(crate) fn integer_account(s: &[u8]) -> bool {
     (9..=12).contains(&s.len()) && all(s, |c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_memo_answers_as_key_info_does() {
+        let mut keys: Vec<String> = [
+            "AccountId",
+            "OwnerId",
+            "InstanceId",
+            "Bucket",
+            "bucket_name",
+            "EngineVersion",
+            "version",
+            "SecretAccessKey",
+            "aws_secret_access_key",
+            "KeyId",
+            "",
+            "a",
+            "Id",
+        ]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+        // Many more distinct keys than slots: collisions must not change an answer.
+        keys.extend((0..2000).map(|i| format!("Field{i}AccountId{}", i % 3)));
+        keys.extend((0..2000).map(|i| format!("x{i}")));
+        keys.push("A".repeat(200) + "AccountId");
+        let mut memo = KeyMemo::default();
+        for round in 0..2 {
+            for key in &keys {
+                let want = key_info(key.as_bytes());
+                assert_eq!(memo.get(key.as_bytes()), want, "{key} (round {round})");
+            }
+        }
+        assert_eq!(key_info(b"OwnerId").rule, Some(Rule::Account));
+        assert!(key_info(b"EngineVersion").version && key_info(b"InstanceId").rule.is_none());
+    }
 }

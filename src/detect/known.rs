@@ -4,9 +4,10 @@
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::bytes::{at, before, is_alnum, is_base64};
+use super::keyed::{KeyInfo, KeyMemo};
 use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
 use super::{Finding, KindId};
 
@@ -21,6 +22,8 @@ pub struct KnownValues {
     shortest: usize,
     /// Finds every occurrence, overlapping ones too, with the count it was built for.
     overlapping: Option<(usize, AhoCorasick)>,
+    /// What the keys of the texts scanned with these values say, worked out once per key.
+    keys: KeyMemo,
 }
 
 impl std::fmt::Debug for KnownValues {
@@ -41,6 +44,11 @@ impl KnownValues {
     /// True when nothing was learned.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// What `key` says about the values under it.
+    pub(crate) fn key_info(&mut self, key: &str) -> KeyInfo {
+        self.keys.get(key.as_bytes())
     }
 
     pub(crate) fn learn(&mut self, value: &str, kind: KindId) {
@@ -67,6 +75,7 @@ impl KnownValues {
             .is_none_or(|(n, _)| *n != self.values.len())
         {
             let ac = AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::Standard)
                 .build(self.values.iter().map(|(v, _)| v.as_str()))
                 .ok();
@@ -87,7 +96,10 @@ impl KnownValues {
             return;
         }
         if self.automaton.is_none() || self.built_for != self.values.len() {
+            // Rebuilt each time a value is learned: a DFA costs more to build than it saves
+            // on a few values, which the prefilter finds anyway.
             self.automaton = AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(self.values.iter().map(|(v, _)| v.as_str()))
                 .ok();

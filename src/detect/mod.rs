@@ -53,6 +53,7 @@ mod urlenc;
 
 use std::collections::HashSet;
 
+use keyed::KeyInfo;
 pub use known::KnownValues;
 use scan::Sink;
 
@@ -278,6 +279,7 @@ impl Detector {
             out,
             learned: Vec::new(),
         };
+        let key = key.map(|k| known.key_info(k));
         self.collect(text, key, &mut sink);
         self.collect_encoded(text, key, 1, &mut sink);
         let Sink { out, learned } = sink;
@@ -317,8 +319,14 @@ impl Detector {
     }
 
     /// Scans every percent-encoded run of `text` decoded, mapping matches back.
-    fn collect_encoded(&self, text: &str, key: Option<&str>, depth: u8, sink: &mut Sink<'_>) {
-        if depth > MAX_URL_DEPTH || memchr::memchr(b'%', text.as_bytes()).is_none() {
+    fn collect_encoded(&self, text: &str, key: Option<KeyInfo>, depth: u8, sink: &mut Sink<'_>) {
+        let b = text.as_bytes();
+        let has_percent = if b.len() < scan::SHORT {
+            b.contains(&b'%')
+        } else {
+            memchr::memchr(b'%', b).is_some()
+        };
+        if depth > MAX_URL_DEPTH || !has_percent {
             return;
         }
         for run in urlenc::decoded_runs(text) {

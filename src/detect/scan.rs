@@ -5,7 +5,7 @@
 //! common): addresses anchor on their dots, accounts on the key or label before them.
 
 use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
-use super::keyed::{self, Rule};
+use super::keyed::{self, KeyInfo, Rule};
 use super::kinds::*;
 use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
 
@@ -108,6 +108,10 @@ fn next_anchor(b: &[u8], from: usize) -> usize {
         .unwrap_or(tail.len())
 }
 
+/// Texts shorter than this are searched with plain loops: most strings of a body are keys,
+/// ids and short values, where a vectorised searcher's setup costs more than the search.
+pub(crate) const SHORT: usize = 64;
+
 /// Candidates of one text, before overlaps are resolved.
 pub(crate) struct Sink<'a> {
     pub out: &'a mut Vec<Finding>,
@@ -124,17 +128,13 @@ impl Sink<'_> {
 
 impl Detector {
     /// Appends the candidates of `text` to `sink` (no percent decoding, no known values).
-    pub(crate) fn collect(&self, text: &str, key: Option<&str>, sink: &mut Sink<'_>) {
+    pub(crate) fn collect(&self, text: &str, key: Option<KeyInfo>, sink: &mut Sink<'_>) {
         let b = text.as_bytes();
         let base = sink.out.len();
-        if let Some(key) = key {
-            self.keyed_value(b, key.as_bytes(), sink);
+        if let Some(rule) = key.and_then(|k| k.rule) {
+            self.keyed_value(b, rule, sink);
         }
-        let version_key = key.is_some_and(|k| {
-            k.as_bytes()
-                .windows(7)
-                .any(|w| w.eq_ignore_ascii_case(b"version"))
-        });
+        let version_key = key.is_some_and(|k| k.version);
         let mut i = 0;
         loop {
             let p = next_anchor(b, i);
@@ -187,10 +187,7 @@ impl Detector {
         end
     }
 
-    fn keyed_value(&self, b: &[u8], key: &[u8], sink: &mut Sink<'_>) {
-        let Some(rule) = keyed::rule_for_key(key) else {
-            return;
-        };
+    fn keyed_value(&self, b: &[u8], rule: Rule, sink: &mut Sink<'_>) {
         let v = run(b, 0, |c| c == b' ');
         if rule == Rule::Account {
             let n = run(b, v, |c| c.is_ascii_digit());
@@ -214,12 +211,25 @@ impl Detector {
             return;
         }
         let mut found = Vec::new();
-        for finder in &self.account_words {
-            for p in finder.find_iter(b) {
-                keyed::accounts_after_word(b, p, &mut found);
+        if b.len() >= SHORT {
+            for finder in &self.account_words {
+                for p in finder.find_iter(b) {
+                    keyed::accounts_after_word(b, p, &mut found);
+                }
+            }
+        } else {
+            // A searcher's setup costs more than this loop on a short text.
+            for (p, w) in b.windows(6).enumerate() {
+                if (w.first().copied().unwrap_or(0) | 0x20) == b'c'
+                    && (w == b"ccount" || w == b"CCOUNT")
+                {
+                    keyed::accounts_after_word(b, p, &mut found);
+                }
             }
         }
-        self.take_all(sink, found);
+        if !found.is_empty() {
+            self.take_all(sink, found);
+        }
     }
 
     /// 12-digit numbers outside any context (opt-in).

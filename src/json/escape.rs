@@ -139,18 +139,22 @@ fn hex4(bytes: &[u8], at: usize) -> Result<u32, &'static str> {
     })
 }
 
-/// The length of `bytes` up to its first backslash. Escapes cluster, so the first word is
-/// looked at directly before memchr takes over.
+/// The length of `bytes` up to its first backslash. Escapes cluster, so the first four words
+/// are looked at directly before memchr takes over.
 #[inline]
 fn run_to_backslash(bytes: &[u8]) -> usize {
-    if let Some(Ok(word)) = bytes.get(..8).map(<[u8; 8]>::try_from) {
-        let w = u64::from_le_bytes(word) ^ 0x5c5c_5c5c_5c5c_5c5c;
-        let zeros = w.wrapping_sub(0x0101_0101_0101_0101) & !w & 0x8080_8080_8080_8080;
-        if zeros != 0 {
-            return (zeros.trailing_zeros() / 8) as usize;
+    for (k, chunk) in bytes.chunks_exact(8).take(4).enumerate() {
+        if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+            let w = u64::from_le_bytes(word) ^ 0x5c5c_5c5c_5c5c_5c5c;
+            let zeros = w.wrapping_sub(0x0101_0101_0101_0101) & !w & 0x8080_8080_8080_8080;
+            if zeros != 0 {
+                return 8 * k + (zeros.trailing_zeros() / 8) as usize;
+            }
         }
     }
-    memchr::memchr(b'\\', bytes).unwrap_or(bytes.len())
+    let skipped = (bytes.len() / 8).min(4) * 8;
+    let rest = bytes.get(skipped..).unwrap_or_default();
+    skipped + memchr::memchr(b'\\', rest).unwrap_or(rest.len())
 }
 
 /// Decodes the raw text of a JSON string (between the quotes) into `out`, recording each
