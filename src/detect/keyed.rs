@@ -157,43 +157,6 @@ pub(crate) fn key_info(key: &[u8]) -> KeyInfo {
     }
 }
 
-/// [`key_info`] remembered per distinct key: a body repeats a few dozen keys thousands of
-/// times (every object of CLI output has its `InstanceId`). Direct-mapped: two keys that
-/// share a slot only cost a recomputation.
-#[derive(Clone, Default)]
-pub(crate) struct KeyMemo {
-    slots: Vec<Option<(Box<[u8]>, KeyInfo)>>,
-}
-
-impl KeyMemo {
-    const SLOTS: usize = 256;
-    /// Longer keys are not remembered (and are rare).
-    const MAX_KEY: usize = 64;
-
-    pub(crate) fn get(&mut self, key: &[u8]) -> KeyInfo {
-        if self.slots.is_empty() {
-            self.slots.resize(Self::SLOTS, None);
-        }
-        // FNV-1a, folded: keys are short.
-        let h = key.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &c| {
-            (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
-        });
-        let slot = ((h ^ (h >> 32)) as usize) % Self::SLOTS;
-        if let Some(Some((known, info))) = self.slots.get(slot) {
-            if **known == *key {
-                return *info;
-            }
-        }
-        let info = key_info(key);
-        if key.len() <= Self::MAX_KEY {
-            if let Some(entry) = self.slots.get_mut(slot) {
-                *entry = Some((key.into(), info));
-            }
-        }
-        info
-    }
-}
-
 /// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
 /// not an IPv4 address.
 pub(crate) fn is_bucket_name(s: &[u8]) -> bool {
@@ -563,7 +526,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_key_memo_answers_as_key_info_does() {
+    fn a_memo_of_key_info_answers_as_key_info_does() {
         let mut keys: Vec<String> = [
             "AccountId",
             "OwnerId",
@@ -586,11 +549,12 @@ mod tests {
         keys.extend((0..2000).map(|i| format!("Field{i}AccountId{}", i % 3)));
         keys.extend((0..2000).map(|i| format!("x{i}")));
         keys.push("A".repeat(200) + "AccountId");
-        let mut memo = KeyMemo::default();
+        let mut memo = crate::detect::memo::Memo::default();
         for round in 0..2 {
             for key in &keys {
                 let want = key_info(key.as_bytes());
-                assert_eq!(memo.get(key.as_bytes()), want, "{key} (round {round})");
+                let got = memo.get_or_insert_with(key.as_bytes(), || key_info(key.as_bytes()));
+                assert_eq!(got, want, "{key} (round {round})");
             }
         }
         assert_eq!(key_info(b"OwnerId").rule, Some(Rule::Account));

@@ -7,11 +7,14 @@ use std::collections::HashSet;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::bytes::{at, before, is_alnum, is_base64};
-use super::keyed::{KeyInfo, KeyMemo};
+use super::keyed::{key_info, KeyInfo};
 use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
+use super::memo::Memo;
 use super::{Finding, KindId};
 
-/// Values learned from their context, to be masked when they appear bare.
+/// Values learned from their context, to be masked when they appear bare, and what the
+/// scans of one body have worked out so far (per key, per short clean text). Use one
+/// `KnownValues` per body and detector.
 #[derive(Clone, Default)]
 pub struct KnownValues {
     values: Vec<(String, KindId)>,
@@ -23,7 +26,10 @@ pub struct KnownValues {
     /// Finds every occurrence, overlapping ones too, with the count it was built for.
     overlapping: Option<(usize, AhoCorasick)>,
     /// What the keys of the texts scanned with these values say, worked out once per key.
-    keys: KeyMemo,
+    keys: Memo<KeyInfo>,
+    /// Short texts that held nothing, with their key and how many values were known when
+    /// they were scanned: scanned again with as many values, they hold nothing again.
+    clean: Memo<(Option<KeyInfo>, usize)>,
 }
 
 impl std::fmt::Debug for KnownValues {
@@ -48,7 +54,20 @@ impl KnownValues {
 
     /// What `key` says about the values under it.
     pub(crate) fn key_info(&mut self, key: &str) -> KeyInfo {
-        self.keys.get(key.as_bytes())
+        self.keys
+            .get_or_insert_with(key.as_bytes(), || key_info(key.as_bytes()))
+    }
+
+    /// True when `text` under `key` was found to hold nothing with the values known now.
+    pub(crate) fn known_clean(&self, text: &str, key: Option<KeyInfo>) -> bool {
+        self.clean
+            .get(text.as_bytes())
+            .is_some_and(|&(k, n)| k == key && n == self.values.len())
+    }
+
+    /// Remembers that `text` under `key` holds nothing with the values known now.
+    pub(crate) fn remember_clean(&mut self, text: &str, key: Option<KeyInfo>) {
+        self.clean.put(text.as_bytes(), (key, self.values.len()));
     }
 
     pub(crate) fn learn(&mut self, value: &str, kind: KindId) {

@@ -46,6 +46,7 @@ mod ip;
 mod keyed;
 pub(crate) mod kinds;
 mod known;
+mod memo;
 mod scan;
 #[cfg(test)]
 mod tests;
@@ -274,12 +275,15 @@ impl Detector {
         known: &mut KnownValues,
         out: &mut Vec<Finding>,
     ) {
-        let base = out.len();
+        let key = key.map(|k| known.key_info(k));
+        if known.known_clean(text, key) {
+            return;
+        }
+        let (base, known_before) = (out.len(), known.len());
         let mut sink = Sink {
             out,
             learned: Vec::new(),
         };
-        let key = key.map(|k| known.key_info(k));
         self.collect(text, key, &mut sink);
         self.collect_encoded(text, key, 1, &mut sink);
         let Sink { out, learned } = sink;
@@ -316,6 +320,9 @@ impl Detector {
             }
         }
         self.resolve(text, base, out);
+        if out.len() == base && known.len() == known_before {
+            known.remember_clean(text, key);
+        }
     }
 
     /// Scans every percent-encoded run of `text` decoded, mapping matches back.

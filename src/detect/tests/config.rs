@@ -214,6 +214,30 @@ fn known_values_carry_across_scans() {
 }
 
 #[test]
+fn a_short_text_found_clean_is_scanned_again_once_a_value_is_learned() {
+    let d = with(|_| {}).unwrap();
+    let mut known = KnownValues::default();
+    let mut out = Vec::new();
+    let scan = |known: &mut KnownValues, text: &str, key: Option<&str>| {
+        let mut out = Vec::new();
+        d.scan_known(text, key, known, &mut out);
+        out.len()
+    };
+    // Clean twice (the second answer comes from the memo), and clean under another key too.
+    for _ in 0..2 {
+        assert_eq!(scan(&mut known, "raw-data-zone", None), 0);
+        assert_eq!(scan(&mut known, "123456789012", Some("Note")), 0);
+    }
+    // The same text under a key that gives it a context is not taken from the memo.
+    assert_eq!(scan(&mut known, "123456789012", Some("OwnerId")), 1);
+    d.scan_known("s3://raw-data-zone/x", None, &mut known, &mut out);
+    for _ in 0..2 {
+        assert_eq!(scan(&mut known, "raw-data-zone", None), 1);
+        assert_eq!(scan(&mut known, "123456789012", Some("Note")), 1);
+    }
+}
+
+#[test]
 fn debug_output_never_shows_values() {
     let d = with(|c| c.allowlist = vec!["10.9.8.7".into()]).unwrap();
     let mut known = KnownValues::default();
