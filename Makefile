@@ -28,9 +28,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: the core's criterion benchmarks
-bench:
+## bench: the core's criterion benchmarks, then the filter through the host (times per request,
+##        in-wasm vs native throughput, .wasm size)
+bench: build
 	$(CARGO) bench -p aws-masker
+	$(CARGO) run --release -p wasm-host-tests --example host_bench
 
 ## dist: the release artifact dist/aws-masker-<version>.tar.gz; scripts/check-dist.sh checks it
 dist:

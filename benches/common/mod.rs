@@ -1,8 +1,9 @@
-//! Deterministic bodies shared by the benchmarks: about 1 MiB of realistic text about AWS,
-//! with about one identifier per 300 bytes ("dense") or none ("clean").
+//! Deterministic bodies shared by the benchmarks: realistic text about AWS (about 1 MiB, or a
+//! given size), with about one identifier per 300 bytes ("dense") or none ("clean").
 #![allow(dead_code)]
 
 /// A linear congruential generator: the same bodies on every run and machine.
+#[derive(Clone)]
 pub struct Lcg(pub u64);
 
 impl Lcg {
@@ -78,6 +79,7 @@ const DECOYS: &[&str] = &[
 ];
 
 /// Builds a body and counts the identifiers it wrote.
+#[derive(Clone)]
 struct Writer {
     rng: Lcg,
     dense: bool,
@@ -159,6 +161,22 @@ impl Writer {
 /// tool calls, and tool results holding the CLI's JSON output (JSON inside strings).
 /// Returns the body and the number of identifiers written into it.
 pub fn request_body(dense: bool) -> (Vec<u8>, usize) {
+    build(dense, SIZE, false)
+}
+
+/// A request like [`request_body`] of `size` bytes, give or take a sentence: whole turns while
+/// they fit, then a user message of prose fills the rest.
+pub fn request_body_sized(dense: bool, size: usize) -> (Vec<u8>, usize) {
+    build(dense, size, true)
+}
+
+/// Bytes around the messages (`model`, `max_tokens`, `system`) and around one user message.
+const ENVELOPE: usize = 130;
+const USER_FRAME: usize = 32;
+
+/// Turns until `target` bytes; with `fit`, no turn goes past it and prose fills the rest
+/// (without, the last turn may: the 1 MiB bodies of the criterion benches stay as they were).
+fn build(dense: bool, target: usize, fit: bool) -> (Vec<u8>, usize) {
     let mut w = Writer {
         rng: Lcg(42),
         dense,
@@ -169,7 +187,8 @@ pub fn request_body(dense: bool) -> (Vec<u8>, usize) {
     let mut messages = Vec::new();
     let mut turn = 0;
     let mut size = 0;
-    while size < SIZE {
+    while size < target {
+        let before = w.clone();
         let msg = match turn % 3 {
             0 => serde_json::json!({"role": "user", "content": w.prose(1500)}),
             1 => {
@@ -185,10 +204,20 @@ pub fn request_body(dense: bool) -> (Vec<u8>, usize) {
                 {"type": "tool_result", "tool_use_id": format!("toolu_{:08}", turn - 1),
                  "content": w.cli_output()}]}),
         };
-        size += serde_json::to_string(&msg).map_or(0, |s| s.len()) + 1;
+        let len = serde_json::to_string(&msg).map_or(0, |s| s.len()) + 1;
+        if fit && size + len + ENVELOPE > target {
+            w = before;
+            break;
+        }
+        size += len;
         w.len = size;
         messages.push(msg);
         turn += 1;
+    }
+    // Sentences run to about 100 bytes: aim half of one short so the body ends near `target`.
+    let rest = target.saturating_sub(size + ENVELOPE + USER_FRAME + 50);
+    if fit && rest > 0 {
+        messages.push(serde_json::json!({"role": "user", "content": w.prose(rest)}));
     }
     let body = serde_json::json!({
         "model": "claude-sonnet-4-5-20250929", "max_tokens": 4096,

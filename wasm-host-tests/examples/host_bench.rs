@@ -1,84 +1,375 @@
-//! Filter CPU time per request through the host, for 10 KiB, 100 KiB and 1 MiB request bodies echoed back
-//! as JSON responses.
+//! The filter through the host, for issue 3's figures: on realistic Messages API requests of 10 KiB,
+//! 100 KiB and 1 MiB with about one identifier per 300 bytes (and a clean 100 KiB one), built by
+//! `benches/common`, each round sends the request through the filter twice, answered once by a JSON
+//! response and once by an SSE stream that hold the issued placeholders (16 KiB upstream chunks).
 //!
-//! `cargo run --release -p wasm-host-tests --example host_bench -- [WASM] [CONFIG_JSON] [ROUNDS]`
-//! (defaults: the release `aws_masker.wasm`, a config with a fixed test secret, 50 rounds).
+//! It prints the time spent inside the filter's callbacks (host functions included) on the request path
+//! (mask) and the response path (restore), median and p99, and the in-wasm / native throughput ratio:
+//! the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same bytes with the same
+//! configuration, medians of the same rounds. The filter's output must equal the native core's, or the
+//! benchmark fails. Last, the size of the `.wasm`.
+//!
+//! `cargo run --release -p wasm-host-tests --example host_bench -- [WASM]` (default: the release
+//! `aws_masker.wasm`, see `make build`); `HOST_BENCH_SECS` sets the time per body (default 2).
+
+#[path = "../../benches/common/mod.rs"]
+mod common;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasm_host_tests::{echo, filter_wasm_path, Filter, Host, HostConfig, Request};
+use aws_masker::config;
+use aws_masker::detect::Detector;
+use aws_masker::mask::{BodyFormat, Masker};
+use aws_masker::placeholder::{Mapping, Placeholders};
+use aws_masker::restore::{restore_document, RestoreStats};
+use aws_masker::sse::SseRestorer;
+use wasm_host_tests::{filter_wasm_path, Filter, Host, HostConfig, Request, RequestOutcome};
 
-fn body_of(size: usize) -> Vec<u8> {
-    let sentence = "Instance i-0123456789abcdef0 in 10.0.3.17 writes to s3://example-logs-bucket/2024/ and arn:aws:rds:us-east-1:123456789012:db:orders-prod. ";
-    let mut text = String::new();
-    while text.len() + sentence.len() < size.saturating_sub(80) {
-        text.push_str(sentence);
-    }
-    format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{{"role":"user","content":"{text}"}}]}}"#)
-        .into_bytes()
+const CONFIG: &str = r#"{"token_secret":"bench-secret-bench-secret-bench-secret-0123"}"#;
+/// Upstream body chunk: each is one `on_http_response_body` call.
+const CHUNK: usize = 16 * 1024;
+const MIN_ROUNDS: usize = 30;
+const MAX_ROUNDS: usize = 5000;
+const WARM_UP: usize = 3;
+
+/// (name, size, dense)
+const BODIES: [(&str, usize, bool); 4] = [
+    ("10 KiB", 10 << 10, true),
+    ("100 KiB", 100 << 10, true),
+    ("1 MiB", 1 << 20, true),
+    ("100 KiB clean", 100 << 10, false),
+];
+
+/// One body, the responses to it, and what the native core makes of them.
+struct Case {
+    name: &'static str,
+    request: Vec<u8>,
+    identifiers: usize,
+    masked: Vec<u8>,
+    mapping: Mapping,
+    json: Vec<u8>,
+    sse: Vec<u8>,
+    json_restored: Vec<u8>,
+    sse_restored: Vec<u8>,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(rank).copied().unwrap_or_default()
+impl Case {
+    fn new(name: &'static str, size: usize, dense: bool, masker: &Masker) -> Result<Self, String> {
+        let (request, identifiers) = common::request_body_sized(dense, size);
+        let masked = masker
+            .mask(&request, BodyFormat::Json)
+            .map_err(|e| format!("{name}: native mask failed: {}", e.code()))?;
+        let body = masked.body.unwrap_or_else(|| request.clone());
+        let answer = common::answer_text(&body);
+        let (json, sse) = (common::response_json(&answer), common::sse_stream(&answer));
+        let mut case = Case {
+            name,
+            request,
+            identifiers,
+            masked: body,
+            mapping: masked.mapping,
+            json_restored: json.clone(),
+            sse_restored: sse.clone(),
+            json,
+            sse,
+        };
+        if case.restores() {
+            case.json_restored = native_json(&case.mapping, &case.json);
+            case.sse_restored = native_sse(&case.mapping, &case.sse);
+        }
+        Ok(case)
+    }
+
+    /// False when nothing was masked: the filter then passes the response untouched.
+    fn restores(&self) -> bool {
+        !self.mapping.is_empty()
+    }
+}
+
+fn native_json(mapping: &Mapping, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut stats = RestoreStats::default();
+    if restore_document(body, mapping, &mut out, &mut stats).is_err() {
+        out.clear();
+    }
+    out
+}
+
+fn native_sse(mapping: &Mapping, stream: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(stream.len());
+    let mut restorer = SseRestorer::new();
+    for chunk in stream.chunks(CHUNK) {
+        restorer.feed(mapping, chunk, &mut out);
+    }
+    restorer.finish(mapping, &mut out);
+    out
+}
+
+/// Times of one exchange; the bodies only when asked for (copying 1 MiB is not free).
+struct Timed {
+    request: Duration,
+    response: Duration,
+    wall: Duration,
+    bodies: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// One exchange on the step API, so the request and response paths are timed apart.
+fn exchange(
+    host: &Host,
+    body: &[u8],
+    response: &[u8],
+    content_type: &str,
+    keep: bool,
+) -> Result<Timed, String> {
+    let started = Instant::now();
+    let mut worker = host.worker(host.next_worker());
+    let mut ex = worker.begin(Request::post("/v1/messages", body));
+    let request = ex.filter_time;
+    let upstream = match ex.outcome() {
+        RequestOutcome::Forward(forwarded) => keep.then(|| forwarded.body.clone()),
+        other => return Err(format!("the request was not forwarded: {other:?}")),
+    };
+    let framing = if content_type == "application/json" {
+        ("content-length".to_string(), response.len().to_string())
+    } else {
+        ("transfer-encoding".to_string(), "chunked".to_string())
+    };
+    let headers = vec![
+        ("content-type".to_string(), content_type.to_string()),
+        framing,
+    ];
+    worker.response_headers(&mut ex, Some((200, headers)));
+    let mut client = Vec::with_capacity(response.len());
+    for chunk in response.chunks(CHUNK) {
+        client.extend(worker.response_body(&mut ex, chunk));
+    }
+    client.extend(worker.finish(&mut ex));
+    let wall = started.elapsed();
+    if let Some(trap) = ex.traps.first() {
+        return Err(format!("the filter trapped: {trap}"));
+    }
+    Ok(Timed {
+        request,
+        response: ex.filter_time.saturating_sub(request),
+        wall,
+        bodies: upstream.map(|u| (u, client)),
+    })
+}
+
+#[derive(Default)]
+struct Samples {
+    mask: Vec<Duration>,
+    json: Vec<Duration>,
+    sse: Vec<Duration>,
+    /// Request and JSON response paths of one exchange, and its wall time in the host.
+    exchange: Vec<Duration>,
+    wall: Vec<Duration>,
+    native_mask: Vec<Duration>,
+    native_json: Vec<Duration>,
+    native_sse: Vec<Duration>,
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> Duration {
+    let started = Instant::now();
+    std::hint::black_box(f());
+    started.elapsed()
+}
+
+/// The filter's output must be the native core's, or the figures compare different work.
+fn check(case: &Case, what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: the filter's {what} ({} bytes) differs from the native core's ({} bytes)",
+            case.name,
+            got.len(),
+            want.len()
+        ))
+    }
+}
+
+fn run(host: &Host, masker: &Masker, case: &Case, budget: Duration) -> Result<Samples, String> {
+    let mut s = Samples::default();
+    let started = Instant::now();
+    let mut round = 0;
+    while round < WARM_UP + MIN_ROUNDS
+        || (started.elapsed() < budget && round < WARM_UP + MAX_ROUNDS)
+    {
+        let first = round == 0;
+        let json = exchange(host, &case.request, &case.json, "application/json", first)?;
+        let sse = exchange(host, &case.request, &case.sse, "text/event-stream", first)?;
+        if let (Some((upstream, json_client)), Some((_, sse_client))) = (&json.bodies, &sse.bodies)
+        {
+            check(case, "masked request", upstream, &case.masked)?;
+            check(case, "restored JSON", json_client, &case.json_restored)?;
+            check(case, "restored SSE", sse_client, &case.sse_restored)?;
+        }
+        let native_mask = timed(|| masker.mask(&case.request, BodyFormat::Json).is_ok());
+        let (native_json, native_sse) = if case.restores() {
+            (
+                timed(|| native_json(&case.mapping, &case.json)),
+                timed(|| native_sse(&case.mapping, &case.sse)),
+            )
+        } else {
+            (Duration::ZERO, Duration::ZERO)
+        };
+        round += 1;
+        if round <= WARM_UP {
+            continue;
+        }
+        s.mask.extend([json.request, sse.request]);
+        s.json.push(json.response);
+        s.sse.push(sse.response);
+        s.exchange.push(json.request + json.response);
+        s.wall.push(json.wall);
+        s.native_mask.push(native_mask);
+        s.native_json.push(native_json);
+        s.native_sse.push(native_sse);
+    }
+    Ok(s)
+}
+
+/// Nearest-rank percentile; sorts `samples`.
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let rank = ((samples.len() as f64 * p).ceil() as usize).saturating_sub(1);
+    samples.get(rank).copied().unwrap_or_default()
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// `median / p99` in µs.
+fn spread(samples: &mut [Duration]) -> String {
+    let (median, p99) = (percentile(samples, 0.5), percentile(samples, 0.99));
+    format!("{:>7.0} /{:>7.0}", micros(median), micros(p99))
+}
+
+fn mbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64().max(1e-12) / 1e6
+}
+
+/// `wasm native ratio` in MB/s, medians; `pass` when the filter does not do this work.
+fn throughput(bytes: usize, wasm: &mut [Duration], native: &mut [Duration], done: bool) -> String {
+    if !done {
+        return format!("{:>20}", "pass");
+    }
+    let (wasm, native) = (percentile(wasm, 0.5), percentile(native, 0.5));
+    format!(
+        "{:>6.0} {:>6.0} {:>5.2}",
+        mbps(bytes, wasm),
+        mbps(bytes, native),
+        native.as_secs_f64() / wasm.as_secs_f64().max(1e-12)
+    )
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let wasm = match args
-        .next()
-        .map(PathBuf::from)
-        .map_or_else(filter_wasm_path, Ok)
-    {
-        Ok(path) => path,
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::FAILURE;
+            eprintln!("host_bench: {message}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn bench() -> Result<(), String> {
+    let wasm = match std::env::args().nth(1) {
+        Some(path) => PathBuf::from(path),
+        None => filter_wasm_path()?,
     };
-    let config = args.next().unwrap_or_else(|| {
-        r#"{"token_secret":"bench-secret-bench-secret-bench-secret-0123"}"#.to_string()
-    });
-    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(50);
-    let filter = match Filter::from_file_unmetered(&wasm) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let budget = std::env::var("HOST_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .map_or(Duration::from_secs(2), Duration::from_secs_f64);
+    let parsed = config::parse(CONFIG.as_bytes()).map_err(|e| e.to_string())?;
+    let detector = Detector::new(&parsed.detector).map_err(|e| e.to_string())?;
+    let placeholders = Placeholders::new(parsed.token_secret.expose().as_bytes());
+    let masker = Masker::new(detector, placeholders, parsed.max_body_bytes);
+    let filter = Filter::from_file_unmetered(&wasm).map_err(|e| e.to_string())?;
     let host_config = HostConfig {
-        client_body_buffer_size: 8 * 1024 * 1024,
-        response_body_buffers: 64 * 16 * 1024,
+        client_body_buffer_size: parsed.max_body_bytes,
         fuel_per_callback: None,
-        ..HostConfig::with_config(config.into_bytes())
+        ..HostConfig::with_config(CONFIG.as_bytes())
     };
-    let host = match Host::new(filter, host_config) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("size      median      p99   (filter time per exchange, {rounds} rounds)");
-    for size in [10 * 1024, 100 * 1024, 1024 * 1024] {
-        let body = body_of(size);
-        let _ = host.exchange(Request::post("/v1/messages", &body), echo);
-        let mut times: Vec<Duration> = (0..rounds)
-            .map(|_| {
-                host.exchange(Request::post("/v1/messages", &body), echo)
-                    .filter_time
-            })
-            .collect();
-        times.sort();
+    let host = Host::new(filter, host_config).map_err(|e| e.to_string())?;
+    let cases = BODIES
+        .iter()
+        .map(|&(name, size, dense)| Case::new(name, size, dense, &masker))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut results = Vec::new();
+    for case in &cases {
+        results.push(run(&host, &masker, case, budget)?);
+    }
+
+    println!(
+        "\nfilter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks)",
+        CHUNK >> 10
+    );
+    println!(
+        "{:<14} {:>8} {:>5} {:>6} | {:>15} | {:>15} | {:>15} | {:>15} | {:>7}",
+        "body",
+        "bytes",
+        "ids",
+        "rounds",
+        "request (mask)",
+        "response JSON",
+        "response SSE",
+        "request+JSON",
+        "wall"
+    );
+    for (case, s) in cases.iter().zip(results.iter_mut()) {
         println!(
-            "{:>5} KiB {:>9.3?} {:>9.3?}",
-            size / 1024,
-            percentile(&times, 0.5),
-            percentile(&times, 0.99)
+            "{:<14} {:>8} {:>5} {:>6} | {} | {} | {} | {} | {:>7.0}",
+            case.name,
+            case.request.len(),
+            case.identifiers,
+            s.json.len(),
+            spread(&mut s.mask),
+            spread(&mut s.json),
+            spread(&mut s.sse),
+            spread(&mut s.exchange),
+            micros(percentile(&mut s.wall, 0.5)),
         );
     }
-    ExitCode::SUCCESS
+    println!("\nthroughput in wasm vs native core, MB/s of the path's input, medians; ratio = wasm / native");
+    println!(
+        "{:<14} {:>8} {:>8} | {:>20} | {:>20} | {:>20}",
+        "body", "JSON", "SSE", "mask: wasm native", "JSON: wasm native", "SSE: wasm native"
+    );
+    for (case, s) in cases.iter().zip(results.iter_mut()) {
+        println!(
+            "{:<14} {:>8} {:>8} | {} | {} | {}",
+            case.name,
+            case.json.len(),
+            case.sse.len(),
+            throughput(case.request.len(), &mut s.mask, &mut s.native_mask, true),
+            throughput(
+                case.json.len(),
+                &mut s.json,
+                &mut s.native_json,
+                case.restores()
+            ),
+            throughput(
+                case.sse.len(),
+                &mut s.sse,
+                &mut s.native_sse,
+                case.restores()
+            ),
+        );
+    }
+    let size = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    println!(
+        "\n{}: {size} bytes ({:.0} KiB; target under 1024 KiB)",
+        wasm.display(),
+        size as f64 / 1024.0
+    );
+    Ok(())
 }
