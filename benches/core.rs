@@ -8,7 +8,7 @@
 //! `cargo bench -p aws-masker --bench core` prints criterion's figures, then the summary
 //! table. `AWS_MASKER_PROFILE=mask-dense|mask-clean|restore-dense|sse-dense` runs only that
 //! path ten times inside `profile_run` (for `valgrind --tool=callgrind
-//! --toggle-collect=*profile_run*`).
+//! --toggle-collect=*profile_run*`), on bodies of `AWS_MASKER_PROFILE_SIZE` bytes if set.
 
 mod common;
 
@@ -63,8 +63,12 @@ fn strings(body: &[u8]) -> Vec<(String, Option<String>)> {
     out
 }
 
-fn case(name: &'static str, dense: bool, masker: &Masker) -> Case {
-    let (request, written) = common::request_body(dense);
+fn case(name: &'static str, dense: bool, size: usize, masker: &Masker) -> Case {
+    let (request, written) = if size == common::SIZE {
+        common::request_body(dense)
+    } else {
+        common::request_body_sized(dense, size)
+    };
     let m = masker.mask(&request, BodyFormat::Json).unwrap_or_default();
     let masked_body = m.body.clone().unwrap_or_else(|| request.clone());
     let answer = common::answer_text(&masked_body);
@@ -273,8 +277,16 @@ fn profile_run(what: &str, cases: &[Case], masker: &Masker) {
 
 fn main() {
     let masker = masker();
-    let cases = [case("dense", true, &masker), case("clean", false, &masker)];
     if let Ok(what) = std::env::var("AWS_MASKER_PROFILE") {
+        // A smaller body shows the costs per request rather than per byte.
+        let size = std::env::var("AWS_MASKER_PROFILE_SIZE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(common::SIZE);
+        let cases = [
+            case("dense", true, size, &masker),
+            case("clean", false, size, &masker),
+        ];
         let bytes: usize = cases
             .iter()
             .filter(|c| what.ends_with(c.name))
@@ -284,6 +296,10 @@ fn main() {
         println!("profiled {what}: 10 runs over {bytes} request bytes");
         return;
     }
+    let cases = [
+        case("dense", true, common::SIZE, &masker),
+        case("clean", false, common::SIZE, &masker),
+    ];
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
