@@ -170,6 +170,10 @@ impl<S: Scan> Masker<S> {
         &self.scanner
     }
 
+    pub fn placeholders(&self) -> &Placeholders {
+        &self.placeholders
+    }
+
     /// Masks `body`. An error means the body must not be forwarded.
     ///
     /// A value the scanner learns in one string (an account in an ARN, a bucket after

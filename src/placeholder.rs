@@ -22,6 +22,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -74,10 +75,62 @@ pub fn shaped_len(text: &[u8]) -> Option<usize> {
     }
 }
 
-/// The keyed placeholder generator: holds the HMAC key derived from `token_secret`.
-#[derive(Clone)]
+/// The keyed placeholder generator: holds the HMAC key derived from `token_secret`, and
+/// remembers the placeholders it derived lately: a conversation sends its whole history
+/// with every turn, so most identifiers of a request were hashed for an earlier one.
 pub struct Placeholders {
     mac: Hmac<Sha256>,
+    recent: Mutex<Recent>,
+}
+
+impl Clone for Placeholders {
+    /// The same key; nothing remembered.
+    fn clone(&self) -> Self {
+        Placeholders {
+            mac: self.mac.clone(),
+            recent: Mutex::default(),
+        }
+    }
+}
+
+/// Placeholders derived lately (round 0 only), by `label \0 original`: two generations,
+/// so the memory is bounded and what is used often stays.
+#[derive(Default)]
+struct Recent {
+    young: HashMap<String, String>,
+    old: HashMap<String, String>,
+    key: String,
+}
+
+impl Recent {
+    /// Entries per generation: at most twice this many are held.
+    const GENERATION: usize = 2048;
+
+    fn get(&mut self, label: &str, original: &str) -> Option<String> {
+        self.key.clear();
+        self.key.push_str(label);
+        self.key.push('\0');
+        self.key.push_str(original);
+        if let Some(p) = self.young.get(&self.key) {
+            return Some(p.clone());
+        }
+        let (key, placeholder) = self.old.remove_entry(&self.key)?;
+        self.insert(key, placeholder.clone());
+        Some(placeholder)
+    }
+
+    /// Remembers `placeholder` for the key of the last [`Recent::get`].
+    fn put_last(&mut self, placeholder: &str) {
+        let key = self.key.clone();
+        self.insert(key, placeholder.to_owned());
+    }
+
+    fn insert(&mut self, key: String, placeholder: String) {
+        if self.young.len() >= Self::GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, placeholder);
+    }
 }
 
 impl std::fmt::Debug for Placeholders {
@@ -94,7 +147,31 @@ impl Placeholders {
             Ok(mac) => mac,
             Err(_) => unreachable_hmac(),
         };
-        Placeholders { mac }
+        Placeholders {
+            mac,
+            recent: Mutex::default(),
+        }
+    }
+
+    /// Forgets the placeholders remembered so far (benchmarks use it to measure the work of
+    /// a request whose identifiers were never seen).
+    pub fn forget_recent(&self) {
+        if let Ok(mut recent) = self.recent.lock() {
+            *recent = Recent::default();
+        }
+    }
+
+    /// [`Placeholders::derive`] of round 0, remembered.
+    fn derive_first(&self, label: &str, original: &str) -> String {
+        let Ok(mut recent) = self.recent.lock() else {
+            return self.derive(label, original, 0);
+        };
+        if let Some(p) = recent.get(label, original) {
+            return p;
+        }
+        let p = self.derive(label, original, 0);
+        recent.put_last(&p);
+        p
     }
 
     /// The placeholder for `original` of kind `label`, without consulting any mapping.
@@ -133,7 +210,11 @@ impl Placeholders {
     pub fn issue(&self, mapping: &mut Mapping, label: &str, original: &str) -> String {
         let mut round = 0;
         loop {
-            let candidate = self.derive(label, original, round);
+            let candidate = if round == 0 {
+                self.derive_first(label, original)
+            } else {
+                self.derive(label, original, round)
+            };
             match mapping.original(&candidate) {
                 None => {
                     mapping.insert_new(candidate.clone(), original.to_owned());
@@ -315,6 +396,32 @@ mod tests {
         assert_ne!(base, other_secret);
         assert_ne!(base[8..], other_kind["AWS_SUBNET_".len()..]);
         assert_ne!(base, other_value);
+    }
+
+    #[test]
+    fn remembered_placeholders_are_the_derived_ones_and_bounded() {
+        let keys = keys();
+        let original = |i: usize| format!("i-{i:017x}");
+        let n = 3 * Recent::GENERATION;
+        for pass in 0..2 {
+            let mut mapping = Mapping::default();
+            for i in 0..n {
+                let p = keys.issue(&mut mapping, "EC2", &original(i));
+                assert_eq!(p, keys.derive("EC2", &original(i), 0), "pass {pass}");
+            }
+            let recent = keys.recent.lock().unwrap();
+            assert!(recent.young.len() + recent.old.len() <= 2 * Recent::GENERATION);
+            assert!(!recent.young.is_empty());
+        }
+        // The same original under another label is another placeholder.
+        let mut mapping = Mapping::default();
+        let a = keys.issue(&mut mapping, "EC2", "x-1");
+        let b = keys.issue(&mut mapping, "AMI", "x-1");
+        assert_ne!(a, b);
+        assert_eq!(b, keys.derive("AMI", "x-1", 0));
+        keys.forget_recent();
+        assert!(keys.recent.lock().unwrap().young.is_empty());
+        assert!(keys.clone().recent.lock().unwrap().young.is_empty());
     }
 
     #[test]
