@@ -17,11 +17,17 @@ fn plain_profile(port: u16, password: &str) -> serde_json::Value {
     json!({"redis_type": "traditional", "host": "127.0.0.1", "port": port, "password": password})
 }
 
+/// A Redis that wants [`PASSWORD`], a bridge started with `args`, and the profile for that Redis.
+fn protected(args: &[&str]) -> (Redis, Bridge, serde_json::Value) {
+    let redis = Redis::start(&["--requirepass", PASSWORD]);
+    let bridge = Bridge::start(args);
+    let profile = plain_profile(redis.port, PASSWORD);
+    (redis, bridge, profile)
+}
+
 #[test]
 fn store_semantics_lookup_and_http_surface() {
-    let redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&[]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (redis, bridge, profile) = protected(&[]);
     let p1 = placeholder("EC2", 1);
     let p2 = placeholder("BUCKET", 2);
     let unknown = placeholder("EC2", 3);
@@ -442,9 +448,7 @@ fn three_master_cluster_over_tls() {
 
 #[test]
 fn redis_killed_and_restarted_under_load() {
-    let mut redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&["--redis-timeout-ms", "300"]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (mut redis, bridge, profile) = protected(&["--redis-timeout-ms", "300"]);
     let port = bridge.port;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -524,9 +528,7 @@ fn redis_killed_and_restarted_under_load() {
 
 #[test]
 fn restore_subcommand_rewrites_a_results_file() {
-    let redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&[]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (redis, bridge, profile) = protected(&[]);
     let p1 = placeholder("EC2", 21);
     let p2 = placeholder("S3_URI", 22);
     let unknown = placeholder("EC2", 23);
