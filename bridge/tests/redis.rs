@@ -17,23 +17,30 @@ fn plain_profile(port: u16, password: &str) -> serde_json::Value {
     json!({"redis_type": "traditional", "host": "127.0.0.1", "port": port, "password": password})
 }
 
+/// A Redis that wants [`PASSWORD`], a bridge started with `args`, and the profile for that Redis.
+fn protected(args: &[&str]) -> (Redis, Bridge, serde_json::Value) {
+    let redis = Redis::start(&["--requirepass", PASSWORD]);
+    let bridge = Bridge::start(args);
+    let profile = plain_profile(redis.port, PASSWORD);
+    (redis, bridge, profile)
+}
+
 #[test]
 fn store_semantics_lookup_and_http_surface() {
-    let redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&[]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (redis, bridge, profile) = protected(&[]);
     let p1 = placeholder("EC2", 1);
     let p2 = placeholder("BUCKET", 2);
     let unknown = placeholder("EC2", 3);
 
     // New key: stored, with the TTL asked for.
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 600, &[(p1.clone(), ORIGINAL.into())], &[]),
-    );
-    assert_eq!(status, 200, "{body}");
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[(p1.clone(), ORIGINAL.into())],
+        &[],
+    ));
     assert_eq!(
-        json(&body),
+        v,
         json!({"stored":1,"refreshed":0,"conflicts":[],"found":[]})
     );
     let mut conn = redis.conn(Some(PASSWORD));
@@ -44,20 +51,15 @@ fn store_semantics_lookup_and_http_surface() {
 
     // Same original again: refreshed (TTL reset), not rewritten.
     let _: bool = conn.expire(&key, 5).unwrap();
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(
-            &profile,
-            600,
-            &[
-                (p1.clone(), ORIGINAL.into()),
-                (p2.clone(), "my-bucket \"q\"".into()),
-            ],
-            &[p1.clone(), unknown.clone()],
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v = json(&body);
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[
+            (p1.clone(), ORIGINAL.into()),
+            (p2.clone(), "my-bucket \"q\"".into()),
+        ],
+        &[p1.clone(), unknown.clone()],
+    ));
     assert_eq!(v["stored"], 1);
     assert_eq!(v["refreshed"], 1);
     assert_eq!(
@@ -67,17 +69,12 @@ fn store_semantics_lookup_and_http_surface() {
     assert!(conn.ttl::<_, i64>(&key).unwrap() > 500);
 
     // A different original is a conflict and leaves the key alone.
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(
-            &profile,
-            600,
-            &[(p1.clone(), "i-0ffffffffffffffff".into())],
-            std::slice::from_ref(&p2),
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v = json(&body);
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[(p1.clone(), "i-0ffffffffffffffff".into())],
+        std::slice::from_ref(&p2),
+    ));
     assert_eq!(v["conflicts"], json!([p1]));
     assert_eq!(v["stored"], 0);
     assert_eq!(
@@ -91,71 +88,42 @@ fn store_semantics_lookup_and_http_surface() {
         .map(|i| (placeholder("EC2", i), format!("i-{i:017x}")))
         .collect();
     let lookup: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 60, &batch, &lookup),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v = json(&body);
-    assert_eq!(v["stored"], 100, "{body}");
+    let v = bridge.mappings_ok(&mappings_body(&profile, 60, &batch, &lookup));
+    assert_eq!(v["stored"], 100, "{v}");
     assert_eq!(v["found"].as_array().unwrap().len(), 100);
 
-    // Wrong password: a clear code, no connection cached.
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(
-            &plain_profile(redis.port, "wrong"),
-            60,
-            &[],
+    // Wrong password: a clear code, no connection cached. Unknown host, closed port.
+    let mut unknown_host = plain_profile(redis.port, PASSWORD);
+    unknown_host["host"] = json!("no-such-host.invalid");
+    let unreachable: [(serde_json::Value, &[String], &str); 3] = [
+        (
+            plain_profile(redis.port, "wrong"),
             std::slice::from_ref(&p1),
+            "redis_auth",
         ),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_auth"),
-        "{body}"
-    );
-
-    // Unknown host, closed port.
-    let mut bad = plain_profile(redis.port, PASSWORD);
-    bad["host"] = json!("no-such-host.invalid");
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&bad, 60, &[], &[]));
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_unknown_host"),
-        "{body}"
-    );
-    let closed = plain_profile(free_port(), PASSWORD);
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&closed, 60, &[], &[]));
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_unreachable"),
-        "{body}"
-    );
+        (unknown_host, &[], "redis_unknown_host"),
+        (
+            plain_profile(free_port(), PASSWORD),
+            &[],
+            "redis_unreachable",
+        ),
+    ];
+    for (bad, lookup, code) in unreachable {
+        bridge.mappings_refused(&mappings_body(&bad, 60, &[], lookup), 502, code);
+    }
 
     // Malformed, invalid, oversized, wrong method, unknown path.
-    let (status, body) = bridge.post("/v1/mappings", "{not json");
-    assert_eq!((status, error_code(&body).as_str()), (400, "bad_request"));
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 60, &[], &["AWS_REGION".into()]),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (400, "bad_request"),
-        "{body}"
-    );
+    let invalid = mappings_body(&profile, 60, &[], &["AWS_REGION".into()]);
     let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(9 * 1024 * 1024));
-    let (status, body) = bridge.post("/v1/mappings", &big);
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (413, "payload_too_large")
-    );
-    let (status, body) = bridge.get("/v1/mappings");
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (405, "method_not_allowed")
-    );
+    let refused = [
+        ("{not json", 400, "bad_request"),
+        (invalid.as_str(), 400, "bad_request"),
+        (big.as_str(), 413, "payload_too_large"),
+    ];
+    for (body, status, code) in refused {
+        bridge.mappings_refused(body, status, code);
+    }
+    assert_refused(bridge.get("/v1/mappings"), 405, "method_not_allowed");
     assert_eq!(bridge.get("/nope").0, 404);
 
     // Health, readiness, metrics.
@@ -165,11 +133,14 @@ fn store_semantics_lookup_and_http_surface() {
     assert_eq!(json(&body)["checked"], 1);
     let (status, body) = bridge.post("/readyz", &json!({"profile": profile}).to_string());
     assert_eq!(status, 200, "{body}");
-    let (status, body) = bridge.post(
-        "/readyz",
-        &json!({"profile": plain_profile(redis.port, "wrong")}).to_string(),
+    assert_refused(
+        bridge.post(
+            "/readyz",
+            &json!({"profile": plain_profile(redis.port, "wrong")}).to_string(),
+        ),
+        502,
+        "redis_auth",
     );
-    assert_eq!((status, error_code(&body).as_str()), (502, "redis_auth"));
     let (_, metrics) = bridge.get("/metrics");
     assert!(
         metrics.contains("aws_masker_bridge_stored_total 102"),
@@ -213,19 +184,11 @@ fn allow_list_refuses_other_endpoints() {
     let store = [(p.clone(), ORIGINAL.to_string())];
     let profile = |port: u16| json!({"host": "127.0.0.1", "port": port});
 
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile(allowed.port), 60, &store, &[]),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = bridge.post(
-        "/v1/mappings",
+    bridge.mappings_ok(&mappings_body(&profile(allowed.port), 60, &store, &[]));
+    bridge.mappings_refused(
         &mappings_body(&profile(other.port), 60, &store, &[]),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (403, "endpoint_not_allowed"),
-        "{body}"
+        403,
+        "endpoint_not_allowed",
     );
     let (status, _) = bridge.post(
         "/readyz",
@@ -262,39 +225,36 @@ fn tls_verification_on_off_and_wrong_ca() {
     };
     let store = [(p.clone(), ORIGINAL.to_string())];
 
-    let (status, body) = good.post(
-        "/v1/mappings",
-        &mappings_body(&profile(true), 60, &store, std::slice::from_ref(&p)),
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["stored"], 1);
+    let v = good.mappings_ok(&mappings_body(
+        &profile(true),
+        60,
+        &store,
+        std::slice::from_ref(&p),
+    ));
+    assert_eq!(v["stored"], 1);
 
     for bridge in [&wrong, &builtin_roots] {
-        let (status, body) = bridge.post(
-            "/v1/mappings",
+        bridge.mappings_refused(
             &mappings_body(&profile(true), 60, &store, &[]),
-        );
-        assert_eq!(
-            (status, error_code(&body).as_str()),
-            (502, "redis_tls"),
-            "{body}"
+            502,
+            "redis_tls",
         );
         // Verification off: the same server is accepted (explicit opt-out).
-        let (status, body) = bridge.post(
-            "/v1/mappings",
-            &mappings_body(&profile(false), 60, &store, std::slice::from_ref(&p)),
-        );
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(json(&body)["found"][0]["original"], ORIGINAL);
+        let v = bridge.mappings_ok(&mappings_body(
+            &profile(false),
+            60,
+            &store,
+            std::slice::from_ref(&p),
+        ));
+        assert_eq!(v["found"][0]["original"], ORIGINAL);
     }
 
     let mut bad_token = profile(true);
     bad_token["auth_token"] = json!("nope");
-    let (status, body) = good.post("/v1/mappings", &mappings_body(&bad_token, 60, &store, &[]));
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_auth"),
-        "{body}"
+    good.mappings_refused(
+        &mappings_body(&bad_token, 60, &store, &[]),
+        502,
+        "redis_auth",
     );
     // Plain TCP to a TLS port fails rather than hangs.
     let plain = json!({"host": "127.0.0.1", "port": redis.port, "password": "tls-token"});
@@ -341,49 +301,29 @@ fn acl_user_with_token_like_elasticache_rbac() {
         "arn:aws:iam::123456789012:role/deploy".to_string(),
     )];
 
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(
-            &profile("masker", "rbac-token"),
-            60,
-            &store,
-            std::slice::from_ref(&p),
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v = json(&body);
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile("masker", "rbac-token"),
+        60,
+        &store,
+        std::slice::from_ref(&p),
+    ));
     assert_eq!(
         (v["stored"].clone(), v["found"].as_array().unwrap().len()),
         (json!(1), 1)
     );
 
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile("masker", "bad"), 60, &store, &[]),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_auth"),
-        "{body}"
-    );
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile("nobody", "rbac-token"), 60, &store, &[]),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_auth"),
-        "{body}"
-    );
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile("reader", "read-token"), 60, &store, &[]),
-    );
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_permission"),
-        "{body}"
-    );
+    let refused = [
+        ("masker", "bad", "redis_auth"),
+        ("nobody", "rbac-token", "redis_auth"),
+        ("reader", "read-token", "redis_permission"),
+    ];
+    for (user, token, code) in refused {
+        bridge.mappings_refused(
+            &mappings_body(&profile(user, token), 60, &store, &[]),
+            502,
+            code,
+        );
+    }
 }
 
 fn cluster_profile(seed: u16, token: &str, tls: bool) -> serde_json::Value {
@@ -401,9 +341,8 @@ fn check_cluster(cluster: &Cluster, certs: Option<&Certs>, bridge: &Bridge) {
     let lookup: Vec<String> = batch.iter().map(|(p, _)| p.clone()).collect();
     // The configuration endpoint is one node; the client discovers the others.
     let profile = cluster_profile(ports[0], &cluster.token, tls);
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &batch, &[]));
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["stored"], 300);
+    let v = bridge.mappings_ok(&mappings_body(&profile, 60, &batch, &[]));
+    assert_eq!(v["stored"], 300);
     let sizes = cluster.sizes(certs);
     assert_eq!(sizes.iter().sum::<usize>(), 300, "{sizes:?}");
     assert!(
@@ -413,21 +352,11 @@ fn check_cluster(cluster: &Cluster, certs: Option<&Certs>, bridge: &Bridge) {
 
     // Seeding from another node gives the same view; refreshes and lookups cross slots.
     let profile = cluster_profile(ports[2], &cluster.token, tls);
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 60, &batch, &lookup),
-    );
-    assert_eq!(status, 200, "{body}");
-    let v = json(&body);
+    let v = bridge.mappings_ok(&mappings_body(&profile, 60, &batch, &lookup));
     assert_eq!(v["refreshed"], 300);
     assert_eq!(v["found"].as_array().unwrap().len(), 300);
     let bad = cluster_profile(ports[1], "wrong", tls);
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&bad, 60, &batch, &[]));
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (502, "redis_auth"),
-        "{body}"
-    );
+    bridge.mappings_refused(&mappings_body(&bad, 60, &batch, &[]), 502, "redis_auth");
 }
 
 #[test]
@@ -491,21 +420,15 @@ fn three_master_cluster_spreads_keys_and_follows_redirects() {
         .unwrap();
     // Mid-migration the owner answers ASK for keys it no longer holds.
     let profile = cluster_profile(cluster.ports()[0], "cluster-token", false);
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
+    let look_up = || {
+        let v = bridge.mappings_ok(&mappings_body(&profile, 60, &[], std::slice::from_ref(&p)));
+        assert_eq!(v["found"][0]["original"], format!("i-{:017x}", 0));
+    };
+    look_up();
     for node in &cluster.nodes {
         setslot(node, "NODE", &target_id);
     }
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(&profile, 60, &[], std::slice::from_ref(&p)),
-    );
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["found"][0]["original"], format!("i-{:017x}", 0));
+    look_up();
 }
 
 fn node_id(node: &Redis) -> String {
@@ -525,9 +448,7 @@ fn three_master_cluster_over_tls() {
 
 #[test]
 fn redis_killed_and_restarted_under_load() {
-    let mut redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&["--redis-timeout-ms", "300"]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (mut redis, bridge, profile) = protected(&["--redis-timeout-ms", "300"]);
     let port = bridge.port;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -607,23 +528,17 @@ fn redis_killed_and_restarted_under_load() {
 
 #[test]
 fn restore_subcommand_rewrites_a_results_file() {
-    let redis = Redis::start(&["--requirepass", PASSWORD]);
-    let bridge = Bridge::start(&[]);
-    let profile = plain_profile(redis.port, PASSWORD);
+    let (redis, bridge, profile) = protected(&[]);
     let p1 = placeholder("EC2", 21);
     let p2 = placeholder("S3_URI", 22);
     let unknown = placeholder("EC2", 23);
     let tricky = "s3://bucket/key with \"quotes\" and \\ slash";
-    let (status, body) = bridge.post(
-        "/v1/mappings",
-        &mappings_body(
-            &profile,
-            600,
-            &[(p1.clone(), ORIGINAL.into()), (p2.clone(), tricky.into())],
-            &[],
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
+    bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[(p1.clone(), ORIGINAL.into()), (p2.clone(), tricky.into())],
+        &[],
+    ));
 
     let dir = TempDir::new("restore");
     let results = [
@@ -736,21 +651,15 @@ fn a_frozen_redis_is_a_timeout_not_a_hang() {
     let profile = json!({"port": redis.port});
     let p = placeholder("EC2", 88);
     let store = [(p.clone(), ORIGINAL.to_string())];
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
-    assert_eq!(status, 200, "{body}");
+    let body = mappings_body(&profile, 60, &store, &[]);
+    bridge.mappings_ok(&body);
 
     redis.signal("STOP");
     let start = Instant::now();
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
+    let answer = bridge.post("/v1/mappings", &body);
     let took = start.elapsed();
     redis.signal("CONT");
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (504, "redis_timeout"),
-        "{body}"
-    );
+    assert_refused(answer, 504, "redis_timeout");
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    let (status, body) = bridge.post("/v1/mappings", &mappings_body(&profile, 60, &store, &[]));
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["refreshed"], 1);
+    assert_eq!(bridge.mappings_ok(&body)["refreshed"], 1);
 }

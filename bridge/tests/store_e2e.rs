@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use common::{Bridge, Redis};
 use wasm_host_tests::dispatch::TcpTransport;
-use wasm_host_tests::metrics::MetricValue;
+use wasm_host_tests::scenario::{
+    assert_masked_upstream, assert_store_failed, ec2_body, messages_body, placeholder_in, EC2,
+    SECRET,
+};
 use wasm_host_tests::{echo, filter_wasm_path, Filter, Host, HostConfig, Report, Request};
-
-const SECRET: &str = "Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF";
-const EC2: &str = "i-0123456789abcdef0";
 
 fn config(bridge_port: u16, redis_port: u16, extra: &str) -> Vec<u8> {
     format!(
@@ -33,38 +33,8 @@ fn host(config: Vec<u8>) -> Host {
     .unwrap()
 }
 
-fn body_with(text: &str) -> Vec<u8> {
-    format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{text}"}}]}}"#).into_bytes()
-}
-
-fn body() -> Vec<u8> {
-    body_with(&format!("why is {EC2} down?"))
-}
-
-fn counter(r: &Report, name: &str) -> u64 {
-    r.metrics
-        .iter()
-        .find(|(k, _)| k.ends_with(name))
-        .map_or(0, |(_, v)| match v {
-            MetricValue::Counter(n) => *n,
-            _ => 0,
-        })
-}
-
 fn upstream_text(r: &Report) -> String {
     String::from_utf8_lossy(&r.upstream_request.as_ref().expect("forwarded").body).to_string()
-}
-
-fn placeholder_in(text: &str) -> String {
-    let start = text.find("AWS_EC2_").unwrap();
-    text[start..start + 21].to_string()
-}
-
-fn assert_store_failed(r: &Report) {
-    assert!(r.upstream_request.is_none(), "never forwarded");
-    let c = r.client().unwrap();
-    assert_eq!(c.status, 503, "{}", c.text());
-    assert_eq!(c.header("x-aws-masker-block"), Some("store_failed"));
 }
 
 #[test]
@@ -72,12 +42,12 @@ fn stored_in_redis_and_restored_on_another_node() {
     let redis = Redis::start(&[]);
     let bridge = Bridge::start(&[]);
     let node_a = host(config(bridge.port, redis.port, ""));
-    let r = node_a.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = node_a.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert!(r.traps.is_empty(), "{:?}", r.traps);
     let up = upstream_text(&r);
     assert!(!up.contains(EC2), "{up}");
-    assert_eq!(counter(&r, "store_ok"), 1, "{}", r.log_text());
-    let placeholder = placeholder_in(&up);
+    assert_eq!(r.counter("store_ok"), 1, "{}", r.log_text());
+    let placeholder = placeholder_in(&up, "EC2").unwrap();
     let mut conn = redis.conn(None);
     let stored: Option<String> = redis::cmd("GET")
         .arg(format!("aws-masker:v1:{placeholder}"))
@@ -92,7 +62,7 @@ fn stored_in_redis_and_restored_on_another_node() {
 
     // Another node never issued it; the user pastes the placeholder from an earlier answer.
     let node_b = host(config(bridge.port, redis.port, ""));
-    let pasted = body_with(&format!("and {placeholder}?"));
+    let pasted = messages_body(&format!("and {placeholder}?"));
     let r = node_b.exchange(Request::post("/v1/messages", &pasted), echo);
     assert!(upstream_text(&r).contains(&placeholder));
     let client = r.client().unwrap().text();
@@ -110,31 +80,25 @@ fn redis_down_blocks_and_bridge_down_follows_the_policy() {
         redis.port,
         r#","on_store_failure":"continue""#,
     ));
-    assert_eq!(
-        counter(
-            &block.exchange(Request::post("/v1/messages", &body()), echo),
-            "store_ok"
-        ),
-        1
-    );
+    let r = block.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    assert_eq!(r.counter("store_ok"), 1);
 
     redis.kill();
-    let r = block.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = block.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert_store_failed(&r);
-    assert_eq!(counter(&r, "store_failures_status"), 1, "{}", r.log_text());
+    assert_eq!(r.counter("store_failures_status"), 1, "{}", r.log_text());
 
     assert!(bridge.terminate(Duration::from_secs(5)));
-    let r = block.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = block.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert_store_failed(&r);
-    assert_eq!(counter(&r, "store_failures_unreachable"), 1);
-    let r = cont.exchange(Request::post("/v1/messages", &body()), echo);
-    let up = upstream_text(&r);
-    assert!(!up.contains(EC2) && up.contains("AWS_EC2_"), "{up}");
+    assert_eq!(r.counter("store_failures_unreachable"), 1);
+    let r = cont.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    assert_masked_upstream(&r);
     assert_eq!(
         r.client().unwrap().as_read_by_client().unwrap(),
-        body().as_slice()
+        ec2_body().as_slice()
     );
-    assert_eq!(counter(&r, "store_failures_unreachable"), 1);
+    assert_eq!(r.counter("store_failures_unreachable"), 1);
 }
 
 /// The added latency of the store step: the same exchange with `use_redis` on (real bridge
@@ -149,7 +113,7 @@ fn store_step_latency_ratio() {
         let mut times: Vec<Duration> = (0..40)
             .map(|_| {
                 let start = Instant::now();
-                let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+                let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
                 assert_eq!(r.client().unwrap().status, 200);
                 start.elapsed()
             })

@@ -260,6 +260,18 @@ impl Report {
     pub fn logged(&self, needle: &str) -> bool {
         self.logs.iter().any(|l| l.message.contains(needle))
     }
+
+    /// The first counter whose name ends with `suffix` (names carry WasmX's filter prefix); 0 when there is
+    /// none, as for a counter the filter never defined or never incremented.
+    pub fn counter(&self, suffix: &str) -> u64 {
+        self.metrics
+            .iter()
+            .find(|(name, _)| name.ends_with(suffix))
+            .map_or(0, |(_, value)| match value {
+                MetricValue::Counter(n) => *n,
+                _ => 0,
+            })
+    }
 }
 
 /// The request hung: the filter paused with nothing pending, so WasmX never answers (the client times out).

@@ -88,6 +88,7 @@ pub mod fixtures;
 pub mod matrix;
 pub mod metrics;
 pub mod replay;
+pub mod scenario;
 pub mod serve;
 pub mod shm;
 

@@ -4,7 +4,12 @@ mod common;
 
 use common::{host, log_param, statuses};
 use wasm_host_tests::fixtures::{Callback, WatFilter};
-use wasm_host_tests::{Framing, HostConfig, Request, UpstreamResponse};
+use wasm_host_tests::{Framing, HostConfig, Report, Request, UpstreamResponse};
+
+/// One GET through `wat` with the default host configuration.
+fn get_through(wat: &WatFilter, upstream: UpstreamResponse) -> Report {
+    host(wat, HostConfig::default()).exchange(Request::get("/"), upstream)
+}
 
 fn set_body(kind: u32, start: u32, size: u32, data_at: u32, len: u32) -> String {
     format!(
@@ -26,8 +31,7 @@ fn response_setter_follows_wasmx_examples() {
             Callback::ResponseBody,
             &set_body(1, start, size, 4000, data.len() as u32),
         );
-        let report = host(&wat, HostConfig::default())
-            .exchange(Request::get("/"), UpstreamResponse::json(upstream));
+        let report = get_through(&wat, UpstreamResponse::json(upstream));
         assert_eq!(
             report.client().unwrap().body,
             want,
@@ -40,18 +44,14 @@ fn response_setter_follows_wasmx_examples() {
 fn getter_ignores_start_and_empty_read_is_ok_without_data() {
     let get = "(call $status (call $proxy_get_buffer_bytes (i32.const 1) (i32.const 5) (i32.const 3) (i32.const 256) (i32.const 260))) (call $log_ret (i32.const 0))";
     let wat = WatFilter::new().on(Callback::ResponseBody, get);
-    let report = host(&wat, HostConfig::default())
-        .exchange(Request::get("/"), UpstreamResponse::json(b"HelloWorld"));
+    let report = get_through(&wat, UpstreamResponse::json(b"HelloWorld"));
     assert_eq!(statuses(&report), ["00"]);
     assert!(
         report.logs.iter().any(|l| l.message == "Hel"),
         "{:?}",
         report.logs
     );
-    let report = host(&wat, HostConfig::default()).exchange(
-        Request::get("/"),
-        UpstreamResponse::json(b"").framing(Framing::Chunked),
-    );
+    let report = get_through(&wat, UpstreamResponse::json(b"").framing(Framing::Chunked));
     assert_eq!(
         statuses(&report),
         ["00"],
@@ -130,6 +130,22 @@ fn chunk_log() -> String {
     log_param("b") + &log_param("c")
 }
 
+/// Logs each response body call's length and eos, and returns Pause from every one.
+fn pausing() -> WatFilter {
+    WatFilter::new()
+        .on(Callback::ResponseBody, &chunk_log())
+        .returns(Callback::ResponseBody, 1)
+}
+
+/// An event stream of four chunks, `ab` to `jklmn` (14 bytes).
+fn four_chunks() -> UpstreamResponse {
+    UpstreamResponse::sse(
+        ["ab", "cde", "fghi", "jklmn"]
+            .map(|c| c.as_bytes().to_vec())
+            .to_vec(),
+    )
+}
+
 #[test]
 fn content_length_eos_rule() {
     let wat = WatFilter::new().on(Callback::ResponseBody, &chunk_log());
@@ -166,18 +182,7 @@ fn content_length_eos_rule() {
 
 #[test]
 fn pause_window_holds_chunks_until_eos() {
-    let wat = WatFilter::new()
-        .on(Callback::ResponseBody, &chunk_log())
-        .returns(Callback::ResponseBody, 1);
-    let report = host(&wat, HostConfig::default()).exchange(
-        Request::get("/"),
-        UpstreamResponse::sse(vec![
-            b"ab".to_vec(),
-            b"cde".to_vec(),
-            b"fghi".to_vec(),
-            b"jklmn".to_vec(),
-        ]),
-    );
+    let report = get_through(&pausing(), four_chunks());
     assert_eq!(
         statuses(&report),
         ["02", "00", "14", "01"],
@@ -194,22 +199,11 @@ fn pause_window_holds_chunks_until_eos() {
 
 #[test]
 fn pause_window_is_capped_by_response_body_buffers() {
-    let wat = WatFilter::new()
-        .on(Callback::ResponseBody, &chunk_log())
-        .returns(Callback::ResponseBody, 1);
     let config = HostConfig {
         response_body_buffers: 8,
         ..HostConfig::default()
     };
-    let report = host(&wat, config).exchange(
-        Request::get("/"),
-        UpstreamResponse::sse(vec![
-            b"ab".to_vec(),
-            b"cde".to_vec(),
-            b"fghi".to_vec(),
-            b"jklmn".to_vec(),
-        ]),
-    );
+    let report = host(&pausing(), config).exchange(Request::get("/"), four_chunks());
     assert_eq!(
         statuses(&report),
         ["02", "00", "09", "00", "05", "00", "00", "01"]
@@ -219,11 +213,8 @@ fn pause_window_is_capped_by_response_body_buffers() {
 
 #[test]
 fn pause_buffering_of_a_content_length_body_ends_with_eos() {
-    let wat = WatFilter::new()
-        .on(Callback::ResponseBody, &chunk_log())
-        .returns(Callback::ResponseBody, 1);
-    let report = host(&wat, HostConfig::default()).exchange(
-        Request::get("/"),
+    let report = get_through(
+        &pausing(),
         UpstreamResponse::json(b"0123456789").split_at(&[4]),
     );
     assert_eq!(statuses(&report), ["04", "00", "10", "01"]);
@@ -234,8 +225,7 @@ fn content_length_is_never_adjusted_and_override_warns() {
     let wat = WatFilter::new()
         .on(Callback::ResponseBody, &set_body(1, 0, 0, 1140, 0))
         .on(Callback::ResponseBody, &set_body(1, 0, 10, 1140, 4));
-    let report = host(&wat, HostConfig::default())
-        .exchange(Request::get("/"), UpstreamResponse::json(b"0123456789"));
+    let report = get_through(&wat, UpstreamResponse::json(b"0123456789"));
     let client = report.client().unwrap();
     assert_eq!(client.header("content-length"), Some("10"));
     assert_eq!(client.body, b"Wasm");
@@ -253,8 +243,7 @@ fn content_length_is_never_adjusted_and_override_warns() {
         .data(4000, b"content-length")
         .on(Callback::ResponseHeaders, remove_cl)
         .on(Callback::ResponseBody, &set_body(1, 0, 10, 1140, 4));
-    let report = host(&wat, HostConfig::default())
-        .exchange(Request::get("/"), UpstreamResponse::json(b"0123456789"));
+    let report = get_through(&wat, UpstreamResponse::json(b"0123456789"));
     let client = report.client().unwrap();
     assert_eq!(
         (client.content_length, client.body.as_slice()),
@@ -275,8 +264,8 @@ fn emptied_chunk_is_dropped_and_final_call_can_emit_held_bytes() {
             set_body(1, 0, 0, 1140, 0)
         ),
     );
-    let report = host(&wat, HostConfig::default()).exchange(
-        Request::get("/"),
+    let report = get_through(
+        &wat,
         UpstreamResponse::sse(vec![b"abc".to_vec(), b"def".to_vec()]),
     );
     let client = report.client().unwrap();

@@ -11,7 +11,7 @@ use wasm_host_tests::codec::encode_map;
 use wasm_host_tests::dispatch::{DispatchFailure, DispatchResponse, TcpTransport};
 use wasm_host_tests::fixtures::{once, snippet, Callback, WatFilter};
 use wasm_host_tests::matrix::HostCall;
-use wasm_host_tests::{Filter, Host, HostConfig, Request, UpstreamResponse};
+use wasm_host_tests::{Filter, Host, HostConfig, Report, Request, UpstreamResponse};
 
 const DISPATCH_STATUS: &str = "(drop (call $proxy_get_header_map_value (i32.const 6) (i32.const 4000) (i32.const 16) (i32.const 256) (i32.const 260))) (call $log_ret (i32.const 0))";
 
@@ -263,6 +263,14 @@ fn local_response_in_response_headers_replaces_the_body() {
     assert!(report.upstream_request.is_some());
 }
 
+#[allow(clippy::unwrap_used)]
+/// One GET through `wat`, its dispatches sent over real TCP.
+fn over_tcp(wat: &WatFilter) -> Report {
+    let filter = Filter::from_bytes("tcp", wat.build().as_bytes(), true).unwrap();
+    let h = Host::with_transport(filter, HostConfig::default(), Arc::new(TcpTransport)).unwrap();
+    h.exchange(Request::get("/"), UpstreamResponse::json(b"{}"))
+}
+
 #[test]
 fn real_tcp_dispatch_with_connection_close() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -290,9 +298,7 @@ fn real_tcp_dispatch_with_connection_close() {
         .on(Callback::RequestHeaders, &call)
         .returns(Callback::RequestHeaders, 1)
         .on(Callback::CallResponse, body);
-    let filter = Filter::from_bytes("tcp", wat.build().as_bytes(), true).unwrap();
-    let h = Host::with_transport(filter, HostConfig::default(), Arc::new(TcpTransport)).unwrap();
-    let report = h.exchange(Request::get("/"), UpstreamResponse::json(b"{}"));
+    let report = over_tcp(&wat);
     let raw = server.join().unwrap();
     assert!(raw.starts_with("GET / HTTP/1.1\r\nHost: svc\r\n"), "{raw}");
     assert!(raw.contains("Connection: close\r\n"));
@@ -314,9 +320,7 @@ fn real_tcp_dispatch_with_connection_close() {
         .on(Callback::RequestHeaders, &call)
         .returns(Callback::RequestHeaders, 1)
         .on(Callback::CallResponse, DISPATCH_STATUS);
-    let filter = Filter::from_bytes("tcp", wat.build().as_bytes(), true).unwrap();
-    let h = Host::with_transport(filter, HostConfig::default(), Arc::new(TcpTransport)).unwrap();
-    let report = h.exchange(Request::get("/"), UpstreamResponse::json(b"{}"));
+    let report = over_tcp(&wat);
     assert!(
         report.logs.iter().any(|l| l.message == "broken connection"),
         "{:?}",

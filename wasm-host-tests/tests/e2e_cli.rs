@@ -4,7 +4,7 @@
 mod e2e_support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,15 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn replay(args: &[&str]) -> Value {
-    let out = Command::new(BIN).arg("replay").args(args).output().unwrap();
+/// `wasm-host replay` of the built filter with `config` (JSON or a file) and `request`, plus `more`.
+fn replay(config: &str, request: &Path, more: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .arg("replay")
+        .args(["--wasm", &wasm(), "--config", config, "--request"])
+        .arg(request)
+        .args(more)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -44,14 +51,7 @@ fn replay_echo_shows_the_masked_upstream_body_the_restored_client_body_and_count
     let body = messages_body(&prompt(20));
     let request = scratch("echo.json", &body);
     let config = String::from_utf8(config_json("")).unwrap();
-    let v = replay(&[
-        "--wasm",
-        &wasm(),
-        "--config",
-        &config,
-        "--request",
-        request.to_str().unwrap(),
-    ]);
+    let v = replay(&config, &request, &[]);
     let upstream = v["upstream_request"]["body"].as_str().unwrap();
     for original in originals(20) {
         assert!(!upstream.contains(&original));
@@ -77,14 +77,7 @@ fn replay_restores_a_given_sse_response_cut_in_small_reads() {
     let request = scratch("sse-req.json", &body);
     let config_path = scratch("config.json", &config_json(""));
     let config = config_path.to_str().unwrap();
-    let first = replay(&[
-        "--wasm",
-        &wasm(),
-        "--config",
-        config,
-        "--request",
-        request.to_str().unwrap(),
-    ]);
+    let first = replay(config, &request, &[]);
     let masked = first["upstream_request"]["body"]
         .as_str()
         .unwrap()
@@ -92,20 +85,18 @@ fn replay_restores_a_given_sse_response_cut_in_small_reads() {
         .to_vec();
     let stream = sse_events(&masked).concat();
     let response = scratch("stream.sse", stream.as_bytes());
-    let v = replay(&[
-        "--wasm",
-        &wasm(),
-        "--config",
+    let v = replay(
         config,
-        "--request",
-        request.to_str().unwrap(),
-        "--response",
-        response.to_str().unwrap(),
-        "--response-type",
-        "sse",
-        "--chunk",
-        "7",
-    ]);
+        &request,
+        &[
+            "--response",
+            response.to_str().unwrap(),
+            "--response-type",
+            "sse",
+            "--chunk",
+            "7",
+        ],
+    );
     let client = v["client_response"]["body"].as_str().unwrap();
     assert_eq!(sse_text(client.as_bytes()), prompt(21));
     assert_eq!(v["counts"]["restored"], 5);
@@ -115,14 +106,7 @@ fn replay_restores_a_given_sse_response_cut_in_small_reads() {
 fn replay_of_a_bad_body_shows_the_local_reply() {
     let request = scratch("bad.json", b"{\"messages\": [");
     let config = String::from_utf8(config_json("")).unwrap();
-    let v = replay(&[
-        "--wasm",
-        &wasm(),
-        "--config",
-        &config,
-        "--request",
-        request.to_str().unwrap(),
-    ]);
+    let v = replay(&config, &request, &[]);
     assert!(v["upstream_request"].is_null(), "nothing goes upstream");
     assert!(v["local_reply"]["body"]
         .as_str()

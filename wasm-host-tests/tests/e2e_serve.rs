@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use e2e_support::*;
 use wasm_host_tests::serve::wire::WireError;
+use wasm_host_tests::serve::ServerHandle;
 
 fn assert_no_originals(mock: &Mock, n: u32) {
     let seen = mock.all_bodies();
@@ -21,10 +22,16 @@ fn assert_no_originals(mock: &Mock, n: u32) {
     }
 }
 
+/// A mock upstream and the gateway in front of it: `workers` workers, a 1 MiB client body buffer.
+fn mock_and_gateway(workers: usize) -> (Mock, ServerHandle) {
+    let mock = Mock::start(0);
+    let gw = gateway(mock.addr, Some(host_config(workers, 1 << 20)));
+    (mock, gw)
+}
+
 #[test]
 fn json_responses_in_any_framing_come_back_byte_identical() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(2, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(2);
     let body = messages_body(&prompt(1));
     let mut client = Client::connect(gw.addr());
     for mode in ["json", "json-chunked", "json-drip", "json"] {
@@ -69,8 +76,7 @@ fn json_responses_in_any_framing_come_back_byte_identical() {
 
 #[test]
 fn chunked_request_bodies_are_masked_too() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(1);
     let body = messages_body(&prompt(2).repeat(40));
     let mut client = Client::connect(gw.addr());
     client.send("/v1/messages", "json", &body, true);
@@ -81,8 +87,7 @@ fn chunked_request_bodies_are_masked_too() {
 
 #[test]
 fn sse_tokens_split_across_events_and_dripped_bytes_are_restored() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(2, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(2);
     let body = messages_body(&prompt(3));
     let mut client = Client::connect(gw.addr());
     for mode in ["sse", "sse-drip"] {
@@ -101,8 +106,7 @@ fn sse_tokens_split_across_events_and_dripped_bytes_are_restored() {
 
 #[test]
 fn sse_reaches_the_client_before_the_upstream_ends_the_stream() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(1);
     let mut client = Client::connect(gw.addr());
     client.send(
         "/v1/messages",
@@ -169,8 +173,7 @@ fn sixty_four_clients_in_flight_each_get_their_own_originals() {
 
 #[test]
 fn a_client_leaving_mid_stream_does_not_hurt_the_gateway() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(1);
     for round in 0..3 {
         let mut client = Client::connect(gw.addr());
         client.send(
@@ -197,8 +200,7 @@ fn a_client_leaving_mid_stream_does_not_hurt_the_gateway() {
 
 #[test]
 fn an_upstream_closing_early_cuts_the_response_and_the_next_request_works() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (mock, gw) = mock_and_gateway(1);
     let body = messages_body(&prompt(7));
     let mut client = Client::connect(gw.addr());
     let cut = client.post("/v1/messages", "close-early", &body);
@@ -213,8 +215,7 @@ fn an_upstream_closing_early_cuts_the_response_and_the_next_request_works() {
 
 #[test]
 fn upstream_errors_pass_through_and_an_unreachable_upstream_is_a_502() {
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (_mock, gw) = mock_and_gateway(1);
     let body = messages_body(&prompt(8));
     let mut client = Client::connect(gw.addr());
     let r = client.post("/v1/messages", "500", &body).unwrap();
@@ -273,8 +274,7 @@ fn without_the_filter_the_upstream_sees_originals() {
 #[test]
 fn the_whole_suite_of_requests_stays_within_time() {
     // A keep-alive connection serving many requests in a row stays fast (no per-request stalls).
-    let mock = Mock::start(0);
-    let gw = gateway(mock.addr, Some(host_config(1, 1 << 20)));
+    let (_mock, gw) = mock_and_gateway(1);
     let body = messages_body(&prompt(11));
     let mut client = Client::connect(gw.addr());
     let start = Instant::now();

@@ -5,11 +5,8 @@
 // Helpers outside #[test] functions unwrap too: a failure is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use wasm_host_tests::metrics::MetricValue;
+use wasm_host_tests::scenario::{messages_body, placeholder_in, EC2, SECRET};
 use wasm_host_tests::*;
-
-const SECRET: &str = "Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF";
-const EC2: &str = "i-0123456789abcdef0";
 
 fn config(extra: &str) -> Vec<u8> {
     if extra.is_empty() {
@@ -24,23 +21,7 @@ fn host(cfg: HostConfig) -> Host {
 }
 
 fn body() -> Vec<u8> {
-    format!(r#"{{"model":"m","messages":[{{"role":"user","content":"why is {EC2} down? also vpc-1a2b3c4d"}}]}}"#)
-        .into_bytes()
-}
-
-fn counter(r: &Report, name: &str) -> u64 {
-    r.metrics
-        .iter()
-        .find(|(k, _)| k.ends_with(name))
-        .map_or(0, |(_, v)| match v {
-            MetricValue::Counter(n) => *n,
-            _ => 0,
-        })
-}
-
-fn placeholder_in(text: &str, kind: &str) -> String {
-    let start = text.find(&format!("AWS_{kind}_")).unwrap();
-    text[start..start + 4 + kind.len() + 1 + 13].to_string()
+    messages_body(&format!("why is {EC2} down? also vpc-1a2b3c4d"))
 }
 
 #[test]
@@ -62,9 +43,9 @@ fn masks_request_and_restores_json_echo() {
         c.text()
     );
     assert!(!r.log_text().contains(EC2));
-    assert_eq!(counter(&r, "requests_masked"), 1);
-    assert_eq!(counter(&r, "identifiers_masked_EC2"), 1);
-    assert_eq!(counter(&r, "placeholders_restored"), 2);
+    assert_eq!(r.counter("requests_masked"), 1);
+    assert_eq!(r.counter("identifiers_masked_EC2"), 1);
+    assert_eq!(r.counter("placeholders_restored"), 2);
 }
 
 #[test]
@@ -74,7 +55,7 @@ fn restores_json_split_everywhere_with_content_length_and_chunked() {
     let r = h.exchange(
         Request::post("/v1/messages", &body()),
         |req: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2");
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
             UpstreamResponse::json(b"{}")
         },
     );
@@ -107,7 +88,7 @@ fn restores_sse_split_everywhere() {
     h.exchange(
         Request::post("/v1/messages", &body()),
         |req: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2");
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
             UpstreamResponse::json(b"{}")
         },
     );
@@ -176,7 +157,7 @@ fn blocks() {
         );
         assert!(c.text().starts_with("{\"type\":\"error\""), "{}", c.text());
         assert_eq!(c.header("x-aws-masker-block"), Some(code));
-        assert_eq!(counter(&r, &format!("blocks_{code}")), 1);
+        assert_eq!(r.counter(&format!("blocks_{code}")), 1);
         assert!(r.traps.is_empty(), "{:?}", r.traps);
     }
     let r = h.exchange(Request::get("/v1/models"), UpstreamResponse::json(b"{}"));
@@ -224,7 +205,7 @@ fn node_cache_with_and_without_zone() {
     let r = h.exchange(Request::post("/v1/messages", &body()), echo);
     assert!(r.traps.is_empty(), "{:?}", r.traps);
     let up = String::from_utf8_lossy(&r.upstream_request.as_ref().unwrap().body).to_string();
-    let p = placeholder_in(&up, "EC2");
+    let p = placeholder_in(&up, "EC2").unwrap();
     // A later request carries the placeholder only; the answer names it: restored from the cache.
     let later = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"and {p}?"}}]}}"#);
     let r = h.exchange(Request::post("/v1/messages", later.as_bytes()), echo);
@@ -268,7 +249,7 @@ fn more_response_cases() {
     h.exchange(
         Request::post("/v1/messages", req.as_bytes()),
         |f: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&f.body), "EC2");
+            placeholder = placeholder_in(&String::from_utf8_lossy(&f.body), "EC2").unwrap();
             UpstreamResponse::json(b"{}")
         },
     );
@@ -277,7 +258,7 @@ fn more_response_cases() {
     up.headers.push(("content-encoding".into(), "gzip".into()));
     let r = h.exchange(Request::post("/v1/messages", req.as_bytes()), up);
     assert!(r.client().unwrap().text().contains(&placeholder));
-    assert_eq!(counter(&r, "restore_skipped_encoded"), 1);
+    assert_eq!(r.counter("restore_skipped_encoded"), 1);
 
     // A JSON answer larger than the hold limit, in many chunks with Content-Length.
     let big = format!(

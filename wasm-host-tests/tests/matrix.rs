@@ -8,52 +8,31 @@ use wasm_host_tests::fixtures::{once, snippet, Callback, WatFilter};
 use wasm_host_tests::matrix::{rule, HostCall, Phase, Rule};
 use wasm_host_tests::{Filter, Host, HostConfig, LogLine, Request, UpstreamResponse};
 
-/// WASMX.md §3 transcribed: `ok`, `T<n>`, `NF` (NotFound), `UR`/`UH` (until response/headers), `ST` (stash),
-/// `RP` (replace), `NH` (no HTTP context), columns VM TICK RQH RQB CALL RSH RSB LOG.
-const DOC: [(HostCall, [&str; 8]); 12] = [
-    (
-        HostCall::Dispatch,
-        ["T1", "ok", "ok", "ok", "ok", "T1", "T1", "T1"],
-    ),
-    (
-        HostCall::GetRequestBody,
-        ["T2", "T2", "NF", "ok", "T2", "T2", "T2", "ok"],
-    ),
-    (
-        HostCall::SetRequestBody,
-        ["T3", "T3", "ok", "ok", "T3", "T3", "T3", "T3"],
-    ),
-    (
-        HostCall::GetResponseBody,
-        ["T4", "T4", "T4", "T4", "T4", "T4", "ok", "T4"],
-    ),
-    (
-        HostCall::SetResponseBody,
-        ["T5", "T5", "T5", "T5", "T5", "T5", "ok", "T5"],
-    ),
-    (
-        HostCall::GetCallResponseBody,
-        ["T6", "T6", "T6", "T6", "ok", "T6", "T6", "ok"],
-    ),
-    (
-        HostCall::SetRequestHeader,
-        ["T7", "T7", "ok", "ok", "UR", "T7", "T7", "T7"],
-    ),
-    (
-        HostCall::SetResponseHeader,
-        ["T8", "T8", "ok", "ok", "UH", "ok", "T8", "T8"],
-    ),
-    (
-        HostCall::SetTickPeriod,
-        ["ok", "ok", "T9", "T9", "T9", "T9", "T9", "T9"],
-    ),
-    (
-        HostCall::SendLocalResponse,
-        ["NH", "NH", "ST", "ST", "ST", "RP", "T10b", "T10b"],
-    ),
-    (HostCall::Log, ["ok"; 8]),
-    (HostCall::SharedData, ["ok"; 8]),
-];
+/// WASMX.md §3 transcribed, one test per host-call row (`check_row`) and the whole table checked against
+/// the host's data (`matrix_data_matches_wasmx_md`): `ok`, `T<n>`, `NF` (NotFound), `UR`/`UH` (until
+/// response/headers), `ST` (stash), `RP` (replace), `NH` (no HTTP context).
+macro_rules! matrix {
+    ($($test:ident: $call:ident [$($cell:literal)*])*) => {
+        const DOC: [(HostCall, [&str; 8]); HostCall::ALL.len()] = [$((HostCall::$call, [$($cell),*])),*];
+        $(#[test] fn $test() { check_row(HostCall::$call); })*
+    };
+}
+
+matrix! {
+    //                                               VM   TICK RQH  RQB  CALL RSH  RSB    LOG
+    row_dispatch: Dispatch                          ["T1" "ok" "ok" "ok" "ok" "T1" "T1"   "T1"]
+    row_get_request_body: GetRequestBody            ["T2" "T2" "NF" "ok" "T2" "T2" "T2"   "ok"]
+    row_set_request_body: SetRequestBody            ["T3" "T3" "ok" "ok" "T3" "T3" "T3"   "T3"]
+    row_get_response_body: GetResponseBody          ["T4" "T4" "T4" "T4" "T4" "T4" "ok"   "T4"]
+    row_set_response_body: SetResponseBody          ["T5" "T5" "T5" "T5" "T5" "T5" "ok"   "T5"]
+    row_get_call_response_body: GetCallResponseBody ["T6" "T6" "T6" "T6" "ok" "T6" "T6"   "ok"]
+    row_set_request_header: SetRequestHeader        ["T7" "T7" "ok" "ok" "UR" "T7" "T7"   "T7"]
+    row_set_response_header: SetResponseHeader      ["T8" "T8" "ok" "ok" "UH" "ok" "T8"   "T8"]
+    row_set_tick_period: SetTickPeriod              ["ok" "ok" "T9" "T9" "T9" "T9" "T9"   "T9"]
+    row_send_local_response: SendLocalResponse      ["NH" "NH" "ST" "ST" "ST" "RP" "T10b" "T10b"]
+    row_log: Log                                    ["ok" "ok" "ok" "ok" "ok" "ok" "ok"   "ok"]
+    row_shared_data: SharedData                     ["ok" "ok" "ok" "ok" "ok" "ok" "ok"   "ok"]
+}
 
 fn code(r: Rule) -> String {
     use wasm_host_tests::matrix::trap as t;
@@ -191,25 +170,4 @@ fn check_row(call: HostCall) {
         }
     }
     assert!(failures.is_empty(), "{call:?}:\n{}", failures.join("\n"));
-}
-
-macro_rules! rows {
-    ($($name:ident => $call:expr),* $(,)?) => {
-        $(#[test] fn $name() { check_row($call); })*
-    };
-}
-
-rows! {
-    row_dispatch => HostCall::Dispatch,
-    row_get_request_body => HostCall::GetRequestBody,
-    row_set_request_body => HostCall::SetRequestBody,
-    row_get_response_body => HostCall::GetResponseBody,
-    row_set_response_body => HostCall::SetResponseBody,
-    row_get_call_response_body => HostCall::GetCallResponseBody,
-    row_set_request_header => HostCall::SetRequestHeader,
-    row_set_response_header => HostCall::SetResponseHeader,
-    row_set_tick_period => HostCall::SetTickPeriod,
-    row_send_local_response => HostCall::SendLocalResponse,
-    row_log => HostCall::Log,
-    row_shared_data => HostCall::SharedData,
 }

@@ -10,11 +10,12 @@ use wasm_host_tests::dispatch::{
     DispatchFailure, DispatchRequest, DispatchResponse, DispatchResult, ScriptedTransport,
     Transport,
 };
-use wasm_host_tests::metrics::MetricValue;
+use wasm_host_tests::scenario::{
+    assert_masked_upstream, assert_store_failed, ec2_body, messages_body, placeholder_in, EC2,
+    SECRET,
+};
 use wasm_host_tests::*;
 
-const SECRET: &str = "Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF";
-const EC2: &str = "i-0123456789abcdef0";
 const OK: &[u8] = br#"{"stored":1,"refreshed":0}"#;
 
 fn config(extra: &str) -> Vec<u8> {
@@ -34,47 +35,10 @@ fn scripted(extra: &str, script: Vec<DispatchResult>) -> Host {
     )
 }
 
-fn body_with(text: &str) -> Vec<u8> {
-    format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{text}"}}]}}"#).into_bytes()
-}
-
-fn body() -> Vec<u8> {
-    body_with(&format!("why is {EC2} down?"))
-}
-
-fn counter(r: &Report, name: &str) -> u64 {
-    r.metrics
-        .iter()
-        .find(|(k, _)| k.ends_with(name))
-        .map_or(0, |(_, v)| match v {
-            MetricValue::Counter(n) => *n,
-            _ => 0,
-        })
-}
-
-fn placeholder_in(text: &str) -> String {
-    let start = text.find("AWS_EC2_").unwrap();
-    text[start..start + 21].to_string()
-}
-
-fn assert_masked_upstream(r: &Report) {
-    let up = r.upstream_request.as_ref().expect("forwarded");
-    let text = String::from_utf8_lossy(&up.body);
-    assert!(!text.contains(EC2) && text.contains("AWS_EC2_"), "{text}");
-}
-
-fn assert_store_failed(r: &Report) {
-    assert!(r.upstream_request.is_none(), "never forwarded");
-    let c = r.client().unwrap();
-    assert_eq!(c.status, 503, "{}", c.text());
-    assert_eq!(c.header("x-aws-masker-block"), Some("store_failed"));
-    assert!(c.text().contains(r#""type":"error""#) && c.text().contains("store_failed"));
-}
-
 #[test]
 fn stored_then_forwarded_masked_and_restored() {
     let h = scripted("", vec![Ok(DispatchResponse::new(200, OK))]);
-    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert!(r.traps.is_empty(), "{:?}", r.traps);
     assert_eq!(r.dispatches.len(), 1);
     let d = &r.dispatches[0].request;
@@ -91,9 +55,9 @@ fn stored_then_forwarded_masked_and_restored() {
     assert_masked_upstream(&r);
     assert_eq!(
         r.client().unwrap().as_read_by_client().unwrap(),
-        body().as_slice()
+        ec2_body().as_slice()
     );
-    assert_eq!(counter(&r, "store_ok"), 1);
+    assert_eq!(r.counter("store_ok"), 1);
     let logs = r.log_text();
     assert!(
         !logs.contains(EC2) && !logs.contains("pw-not-logged"),
@@ -104,14 +68,14 @@ fn stored_then_forwarded_masked_and_restored() {
 #[test]
 fn nothing_to_store_means_no_dispatch_and_use_redis_off_never_dispatches() {
     let h = scripted("", vec![]);
-    let r = h.exchange(Request::post("/v1/messages", &body_with("hello")), echo);
+    let r = h.exchange(Request::post("/v1/messages", &messages_body("hello")), echo);
     assert!(r.dispatches.is_empty());
     assert_eq!(r.client().unwrap().status, 200);
     let off = host(
         HostConfig::with_config(format!(r#"{{"token_secret":"{SECRET}"}}"#)),
         Arc::new(ScriptedTransport::new(vec![])),
     );
-    let r = off.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = off.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert!(r.dispatches.is_empty());
     assert_masked_upstream(&r);
 }
@@ -136,11 +100,11 @@ fn failures() -> Vec<(&'static str, DispatchResult)> {
 fn failures_block_with_block_policy() {
     for (code, result) in failures() {
         let h = scripted("", vec![result]);
-        let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+        let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
         assert!(r.traps.is_empty(), "{code}: {:?}", r.traps);
         assert_store_failed(&r);
-        assert_eq!(counter(&r, &format!("store_failures_{code}")), 1, "{code}");
-        assert_eq!(counter(&r, "blocks_store_failed"), 1, "{code}");
+        assert_eq!(r.counter(&format!("store_failures_{code}")), 1, "{code}");
+        assert_eq!(r.counter("blocks_store_failed"), 1, "{code}");
         assert!(!r.log_text().contains(EC2));
     }
 }
@@ -149,16 +113,16 @@ fn failures_block_with_block_policy() {
 fn failures_forward_masked_with_continue_policy() {
     for (code, result) in failures() {
         let h = scripted(r#","on_store_failure":"continue""#, vec![result]);
-        let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+        let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
         assert!(r.traps.is_empty(), "{code}: {:?}", r.traps);
         assert_masked_upstream(&r);
         // The exchange still knows its own mapping: the response is restored.
         assert_eq!(
             r.client().unwrap().as_read_by_client().unwrap(),
-            body().as_slice(),
+            ec2_body().as_slice(),
             "{code}"
         );
-        assert_eq!(counter(&r, &format!("store_failures_{code}")), 1, "{code}");
+        assert_eq!(r.counter(&format!("store_failures_{code}")), 1, "{code}");
     }
 }
 
@@ -170,7 +134,7 @@ fn unix_bridge_address_is_dispatched_and_its_failure_blocks() {
         r#","bridge_address":"unix:/nonexistent/bridge.sock""#,
         vec![],
     );
-    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert!(r.traps.is_empty(), "{:?}", r.traps);
     assert_eq!(
         r.dispatches[0].request.upstream,
@@ -183,8 +147,12 @@ fn unix_bridge_address_is_dispatched_and_its_failure_blocks() {
 fn pasted_placeholder_is_looked_up_and_restored() {
     // The placeholder another node issued for EC2: learn it from a first exchange.
     let first = scripted("", vec![Ok(DispatchResponse::new(200, OK))]);
-    let r = first.exchange(Request::post("/v1/messages", &body()), echo);
-    let placeholder = placeholder_in(&String::from_utf8_lossy(&r.upstream_request.unwrap().body));
+    let r = first.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    let placeholder = placeholder_in(
+        &String::from_utf8_lossy(&r.upstream_request.unwrap().body),
+        "EC2",
+    )
+    .unwrap();
 
     let asked = Arc::new(Mutex::new(String::new()));
     let seen = asked.clone();
@@ -197,7 +165,7 @@ fn pasted_placeholder_is_looked_up_and_restored() {
         Ok(DispatchResponse::new(200, found.as_bytes()))
     };
     let h = host(HostConfig::with_config(config("")), Arc::new(bridge));
-    let pasted = body_with(&format!("what about {placeholder}?"));
+    let pasted = messages_body(&format!("what about {placeholder}?"));
     let r = h.exchange(Request::post("/v1/messages", &pasted), echo);
     assert_eq!(r.dispatches.len(), 1);
     let sent = asked.lock().unwrap().clone();
@@ -223,23 +191,23 @@ fn breaker_opens_fails_fast_then_closes_after_probes() {
         Ok(DispatchResponse::new(200, OK)),
     ];
     let h = scripted(extra, script);
-    let send = || h.exchange(Request::post("/v1/messages", &body()), echo);
+    let send = || h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert_eq!(send().dispatches.len(), 1);
     assert_eq!(send().dispatches.len(), 1);
     // Open: fail fast, no dispatch, counted, forwarded masked (continue).
     let r = send();
     assert!(r.dispatches.is_empty());
     assert_masked_upstream(&r);
-    assert_eq!(counter(&r, "circuit_open_rejections"), 1);
+    assert_eq!(r.counter("circuit_open_rejections"), 1);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     // Half open: probes go through; two successes close it.
     assert_eq!(send().dispatches.len(), 1);
     assert_eq!(send().dispatches.len(), 1);
     let r = send();
     assert_eq!(r.dispatches.len(), 1, "closed again");
-    assert_eq!(counter(&r, "store_ok"), 3);
-    assert_eq!(counter(&r, "store_failures_timeout"), 2);
-    assert_eq!(counter(&r, "circuit_open_rejections"), 1);
+    assert_eq!(r.counter("store_ok"), 3);
+    assert_eq!(r.counter("store_failures_timeout"), 2);
+    assert_eq!(r.counter("circuit_open_rejections"), 1);
 }
 
 #[test]
@@ -256,12 +224,12 @@ fn breaker_open_blocks_with_block_policy_and_is_shared_by_workers() {
             DispatchFailure::BrokenConnection,
         )])),
     );
-    let first = h.exchange(Request::post("/v1/messages", &body()), echo);
+    let first = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert_store_failed(&first);
     // The other worker sees the node's open breaker: no dispatch, blocked.
-    let second = h.exchange(Request::post("/v1/messages", &body()), echo);
+    let second = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
     assert_ne!(first.worker, second.worker);
     assert!(second.dispatches.is_empty());
     assert_store_failed(&second);
-    assert_eq!(counter(&second, "circuit_open_rejections"), 1);
+    assert_eq!(second.counter("circuit_open_rejections"), 1);
 }

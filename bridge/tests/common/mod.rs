@@ -160,6 +160,24 @@ pub struct Certs {
     pub dir: TempDir,
 }
 
+/// `openssl req` with a new P-256 key written to `key` and the request (or with `-x509` the
+/// certificate) to `out`.
+fn new_key(dir: &Path, key: &str, out: &str, args: &[&str]) {
+    let new_key = [
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        out,
+    ];
+    openssl(dir, &[&new_key[..], args].concat());
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
@@ -178,20 +196,12 @@ impl Certs {
         let dir = TempDir::new("certs");
         let d = &dir.0;
         for ca in ["ca", "other-ca"] {
-            openssl(
+            new_key(
                 d,
+                &format!("{ca}.key"),
+                &format!("{ca}.pem"),
                 &[
-                    "req",
                     "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{ca}.key"),
-                    "-out",
-                    &format!("{ca}.pem"),
                     "-days",
                     "2",
                     "-subj",
@@ -203,23 +213,7 @@ impl Certs {
                 ],
             );
         }
-        openssl(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        );
+        new_key(d, "server.key", "server.csr", &["-subj", "/CN=localhost"]);
         std::fs::write(
             d.join("ext.cnf"),
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
@@ -308,6 +302,18 @@ impl Bridge {
 
     pub fn get(&self, path: &str) -> (u16, String) {
         http(self.port, "GET", path, "")
+    }
+
+    /// `POST /v1/mappings` of `body`, asserting a 200; the answer as JSON.
+    pub fn mappings_ok(&self, body: &str) -> serde_json::Value {
+        let (status, answer) = self.post("/v1/mappings", body);
+        assert_eq!(status, 200, "{answer}");
+        json(&answer)
+    }
+
+    /// `POST /v1/mappings` of `body`, asserting the refusal: `status` with error `code`.
+    pub fn mappings_refused(&self, body: &str, status: u16, code: &str) {
+        assert_refused(self.post("/v1/mappings", body), status, code);
     }
 
     pub fn logs(&self) -> String {
@@ -421,6 +427,11 @@ pub fn error_code(body: &str) -> String {
         .to_string()
 }
 
+/// Asserts that an answer is `status` with error `code`.
+pub fn assert_refused((got, body): (u16, String), status: u16, code: &str) {
+    assert_eq!((got, error_code(&body).as_str()), (status, code), "{body}");
+}
+
 /// A 3-master Redis cluster on loopback ports, password `token`, optionally over TLS.
 pub struct Cluster {
     pub nodes: Vec<Redis>,
@@ -488,20 +499,26 @@ impl Cluster {
         cluster
     }
 
+    /// `redis-cli` for `node`, with the cluster's token (and TLS with `certs`).
+    fn cli(&self, node: &Redis, certs: Option<&Certs>) -> Command {
+        let mut cli = Command::new("redis-cli");
+        cli.args([
+            "-a",
+            &self.token,
+            "--no-auth-warning",
+            "-p",
+            &node.port.to_string(),
+        ]);
+        if let Some(certs) = certs {
+            cli.args(["--tls", "--cacert", &certs.file("ca.pem")]);
+        }
+        cli
+    }
+
     fn all_ok(&self, certs: Option<&Certs>) -> bool {
         self.nodes.iter().all(|node| {
-            let mut cli = Command::new("redis-cli");
-            cli.args([
-                "-a",
-                &self.token,
-                "--no-auth-warning",
-                "-p",
-                &node.port.to_string(),
-            ]);
-            if let Some(certs) = certs {
-                cli.args(["--tls", "--cacert", &certs.file("ca.pem")]);
-            }
-            cli.args(["CLUSTER", "INFO"])
+            self.cli(node, certs)
+                .args(["CLUSTER", "INFO"])
                 .output()
                 .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
         })
@@ -516,18 +533,7 @@ impl Cluster {
         self.nodes
             .iter()
             .map(|node| {
-                let mut cli = Command::new("redis-cli");
-                cli.args([
-                    "-a",
-                    &self.token,
-                    "--no-auth-warning",
-                    "-p",
-                    &node.port.to_string(),
-                ]);
-                if let Some(certs) = certs {
-                    cli.args(["--tls", "--cacert", &certs.file("ca.pem")]);
-                }
-                let out = cli.arg("DBSIZE").output().unwrap();
+                let out = self.cli(node, certs).arg("DBSIZE").output().unwrap();
                 String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
             })
             .collect()

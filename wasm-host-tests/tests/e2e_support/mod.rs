@@ -248,25 +248,13 @@ fn mock_connection(
                 out.write_all(b"0\r\n\r\n")?;
             }
             "json-drip" => {
-                out.write_all(
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                        body.len()
-                    )
-                    .as_bytes(),
-                )?;
+                json_head(&mut out, body.len())?;
                 for b in &body {
                     out.write_all(std::slice::from_ref(b))?;
                 }
             }
             "close-early" => {
-                out.write_all(
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                        body.len()
-                    )
-                    .as_bytes(),
-                )?;
+                json_head(&mut out, body.len())?;
                 out.write_all(&body[..body.len() / 2])?;
                 return Ok(());
             }
@@ -293,6 +281,17 @@ fn mock_connection(
             _ => send_json(&mut out, 400, b"{}")?,
         }
     }
+    Ok(())
+}
+
+/// A 200 JSON response head announcing `len` body bytes.
+fn json_head(out: &mut TcpStream, len: usize) -> Result<(), WireError> {
+    out.write_all(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n"
+        )
+        .as_bytes(),
+    )?;
     Ok(())
 }
 
