@@ -3,8 +3,9 @@
 //! masking with the real `Detector` (cold: every identifier hashed; warm: the same request
 //! again, as a conversation resends its history and placeholders are remembered), of
 //! restoring the answer (`restore_document` on a JSON response, `SseRestorer` on the same
-//! text as an event stream fed 16 KiB chunks), next to the machine's memchr and copy floors on the same bytes, and the parts of the mask path
-//! (parse+walk, detection of the walked strings) to show what bounds it.
+//! text as an event stream fed 16 KiB chunks), next to the machine's memchr and copy floors
+//! on the same bytes, and the parts of the mask path (parse+walk, detection of the walked
+//! strings) to show what bounds it.
 //!
 //! `cargo bench -p aws-masker --bench core` prints criterion's figures, then the summary
 //! table. `AWS_MASKER_PROFILE=mask-dense|mask-clean|restore-dense|sse-dense` runs only that
