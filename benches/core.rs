@@ -10,7 +10,8 @@
 //! `cargo bench -p aws-masker --bench core` prints criterion's figures, then the summary
 //! table. `AWS_MASKER_PROFILE=mask-dense|mask-clean|restore-dense|sse-dense` runs only that
 //! path ten times inside `profile_run` (for `valgrind --tool=callgrind
-//! --toggle-collect=*profile_run*`), on bodies of `AWS_MASKER_PROFILE_SIZE` bytes if set.
+//! --toggle-collect=*profile_run*`), on bodies of `AWS_MASKER_PROFILE_SIZE` bytes if set,
+//! `AWS_MASKER_PROFILE_RUNS` times if set (for a sampling profiler such as `perf record`).
 
 mod common;
 
@@ -270,7 +271,11 @@ fn summary(cases: &[Case], masker: &Masker) {
 #[inline(never)]
 fn profile_run(what: &str, cases: &[Case], masker: &Masker) {
     let mut out = Vec::with_capacity(4 << 20);
-    for _ in 0..10 {
+    let runs = std::env::var("AWS_MASKER_PROFILE_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    for _ in 0..runs {
         for case in cases {
             if !what.ends_with(case.name) {
                 continue;
@@ -309,7 +314,7 @@ fn main() {
             .map(|c| c.request.len())
             .sum();
         profile_run(&what, &cases, &masker);
-        println!("profiled {what}: 10 runs over {bytes} request bytes");
+        println!("profiled {what}: runs over {bytes} request bytes");
         return;
     }
     let cases = [

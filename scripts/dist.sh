@@ -26,7 +26,9 @@ CARGO_ENCODED_RUSTFLAGS=$(printf -- '--remap-path-prefix=%s=aws-masker\037--rema
     "$(pwd)" "${CARGO_HOME:-$HOME/.cargo}")
 export CARGO_ENCODED_RUSTFLAGS
 
-$CARGO build --release --locked --target-dir "$target" --target wasm32-wasip1 -p aws-masker
+# CARGO_ENCODED_RUSTFLAGS replaces .cargo/config.toml's flags: repeat the filter's simd128 there.
+CARGO_ENCODED_RUSTFLAGS="$CARGO_ENCODED_RUSTFLAGS$(printf '\037')-Ctarget-feature=+simd128" \
+    $CARGO build --release --locked --target-dir "$target" --target wasm32-wasip1 -p aws-masker
 wasm=$target/wasm32-wasip1/release/aws_masker.wasm
 
 host=$(rustc -vV | sed -n 's/^host: //p')

@@ -7,7 +7,9 @@
 //! (mask) and the response path (restore), median and p99, and the in-wasm / native throughput ratio:
 //! the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same bytes with the same
 //! configuration, medians of the same rounds. The filter's output must equal the native core's, or the
-//! benchmark fails. Last, the size of the `.wasm`.
+//! benchmark fails. Both warm (the same request again to the same filter, which remembers the
+//! placeholders it derived, as when a conversation resends its history) and cold (a fresh filter
+//! per exchange, every identifier hashed). Last, the size of the `.wasm`.
 //!
 //! `cargo run --release -p wasm-host-tests --example host_bench -- [WASM]` (default: the release
 //! `aws_masker.wasm`, see `make build`); `HOST_BENCH_SECS` sets the time per body (default 2).
@@ -191,16 +193,36 @@ fn check(case: &Case, what: &str, got: &[u8], want: &[u8]) -> Result<(), String>
     }
 }
 
-fn run(host: &Host, masker: &Masker, case: &Case, budget: Duration) -> Result<Samples, String> {
+/// Warm rounds send the same request to the same filter, as a conversation resends its
+/// history: the filter (and the native masker) remember the placeholders they derived. Cold
+/// rounds start a fresh host (not timed) and make the native masker forget, so every
+/// identifier is hashed.
+fn run(
+    new_host: &dyn Fn() -> Result<Host, String>,
+    masker: &Masker,
+    case: &Case,
+    budget: Duration,
+    cold: bool,
+) -> Result<Samples, String> {
     let mut s = Samples::default();
     let started = Instant::now();
     let mut round = 0;
+    let mut host = new_host()?;
     while round < WARM_UP + MIN_ROUNDS
         || (started.elapsed() < budget && round < WARM_UP + MAX_ROUNDS)
     {
         let first = round == 0;
-        let json = exchange(host, &case.request, &case.json, "application/json", first)?;
-        let sse = exchange(host, &case.request, &case.sse, "text/event-stream", first)?;
+        if cold {
+            host = new_host()?;
+        }
+        let json = exchange(&host, &case.request, &case.json, "application/json", first)?;
+        if cold {
+            host = new_host()?;
+        }
+        let sse = exchange(&host, &case.request, &case.sse, "text/event-stream", first)?;
+        if cold {
+            masker.placeholders().forget_recent();
+        }
         if let (Some((upstream, json_client)), Some((_, sse_client))) = (&json.bodies, &sse.bodies)
         {
             check(case, "masked request", upstream, &case.masked)?;
@@ -296,19 +318,47 @@ fn bench() -> Result<(), String> {
         fuel_per_callback: None,
         ..HostConfig::with_config(CONFIG.as_bytes())
     };
-    let host = Host::new(filter, host_config).map_err(|e| e.to_string())?;
+    let new_host = || Host::new(filter.clone(), host_config.clone()).map_err(|e| e.to_string());
     let cases = BODIES
         .iter()
         .map(|&(name, size, dense)| Case::new(name, size, dense, &masker))
         .collect::<Result<Vec<_>, _>>()?;
-
-    let mut results = Vec::new();
-    for case in &cases {
-        results.push(run(&host, &masker, case, budget)?);
+    for cold in [false, true] {
+        report(&new_host, &masker, &cases, budget, cold)?;
     }
+    let size = std::fs::metadata(&wasm)
+        .map_err(|e| format!("{}: {e}", wasm.display()))?
+        .len();
+    println!(
+        "\n{}: {size} bytes ({:.0} KiB; target under 1024 KiB)",
+        wasm.display(),
+        size as f64 / 1024.0
+    );
+    Ok(())
+}
+
+fn report(
+    new_host: &dyn Fn() -> Result<Host, String>,
+    masker: &Masker,
+    cases: &[Case],
+    budget: Duration,
+    cold: bool,
+) -> Result<(), String> {
+    let mut results = Vec::new();
+    for case in cases {
+        results.push(run(new_host, masker, case, budget, cold)?);
+    }
+    println!(
+        "\n{}",
+        if cold {
+            "COLD: a fresh filter per exchange, every identifier hashed"
+        } else {
+            "WARM: the same request again to the same filter (a conversation resends its history)"
+        }
+    );
 
     println!(
-        "\nfilter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks)",
+        "filter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks)",
         CHUNK >> 10
     );
     println!(
@@ -363,13 +413,5 @@ fn bench() -> Result<(), String> {
             ),
         );
     }
-    let size = std::fs::metadata(&wasm)
-        .map_err(|e| format!("{}: {e}", wasm.display()))?
-        .len();
-    println!(
-        "\n{}: {size} bytes ({:.0} KiB; target under 1024 KiB)",
-        wasm.display(),
-        size as f64 / 1024.0
-    );
     Ok(())
 }
