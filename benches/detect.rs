@@ -6,26 +6,15 @@
 
 #![allow(clippy::expect_used)]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use aws_masker::detect::{Detector, DetectorConfig, Scan};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-const SIZE: usize = 1 << 20;
-
-const PROSE: &[&str] = &[
-    "The deployment finished without errors, and the service is now serving traffic in two regions. ",
-    "Before you change the launch configuration, check the health checks of the target group. ",
-    "We rotated the credentials yesterday; the old keys were deactivated at 14:30:00 UTC on 2024-08-14. ",
-    "Multi-AZ deployments fail over automatically, so a well-known anti-pattern is to pin clients to one zone. ",
-    "Version 2.11.0 of the CLI added pagination for this call (see the changelog for v2.10.3 too). ",
-    "Can you explain why the e-commerce front end is slow after 6 p.m.? The p99 latency is 1.8 s. ",
-    "Use the us-east-1 endpoint ec2.us-east-1.amazonaws.com, not sts.amazonaws.com, for this request. ",
-    "The policy grants ec2:DescribeInstances and s3:GetObject to the service principal lambda.amazonaws.com. ",
-    "Our on-call engineer looked at the dashboards: CPU at 73%, memory at 41%, and 12 open tickets. ",
-    "Request 5da91650-94b1-11f0-81cf-0a23500e151b returned HTTP 503; retrying with exponential back-off. ",
-];
+use common::{Lcg, PROSE, SIZE};
 
 const JSON_CLEAN: &[&str] = &[
     "{\n    \"Reservations\": [\n        {\n            \"Groups\": [],\n            \"Instances\": [\n",
@@ -62,18 +51,6 @@ const JSON_DENSE: &[&str] = &[
     "                    \"VpcId\": \"vpc-05a1fa8e00c325226\",\n",
     "                    \"Bucket\": \"prod-us-west-2-uploads\",\n",
 ];
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        items[(self.0 >> 33) as usize % items.len()]
-    }
-}
 
 /// About `SIZE` bytes; with `dense`, one identifier every ~300 bytes.
 fn body(dense: bool) -> String {
