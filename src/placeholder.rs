@@ -21,6 +21,7 @@
 //! assert_eq!(keys.issue(&mut mapping, "EC2", "i-0b263919b6498b123"), p);
 //! ```
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -215,18 +216,40 @@ impl Placeholders {
             } else {
                 self.derive(label, original, round)
             };
-            match mapping.original(&candidate) {
-                None => {
-                    mapping.insert_new(candidate.clone(), original.to_owned());
+            // One lookup decides and inserts: this runs once per identifier of a body.
+            match mapping.entries.entry(candidate) {
+                Entry::Vacant(slot) => {
+                    let candidate = slot.key().clone();
+                    note_new(
+                        &mut mapping.lengths,
+                        &mut mapping.escaped_originals,
+                        candidate.len(),
+                        original,
+                    );
+                    slot.insert(original.to_owned());
                     return candidate;
                 }
-                Some(existing) if existing == original => return candidate,
-                Some(_) => {
+                Entry::Occupied(held) if held.get() == original => return held.key().clone(),
+                Entry::Occupied(_) => {
                     mapping.collisions += 1;
                     round += 1;
                 }
             }
         }
+    }
+}
+
+/// Keeps a mapping's summaries up to date for a new entry: the distinct placeholder lengths
+/// (longest first) and the count of originals that JSON escapes.
+fn note_new(lengths: &mut Vec<usize>, escaped: &mut usize, len: usize, original: &str) {
+    if let Err(pos) = lengths.binary_search_by(|probe| len.cmp(probe)) {
+        lengths.insert(pos, len);
+    }
+    if original
+        .bytes()
+        .any(|b| b < 0x20 || b == b'"' || b == b'\\')
+    {
+        *escaped += 1;
     }
 }
 
@@ -291,16 +314,12 @@ impl Mapping {
     }
 
     fn insert_new(&mut self, placeholder: String, original: String) {
-        let len = placeholder.len();
-        if let Err(pos) = self.lengths.binary_search_by(|probe| len.cmp(probe)) {
-            self.lengths.insert(pos, len);
-        }
-        if original
-            .bytes()
-            .any(|b| b < 0x20 || b == b'"' || b == b'\\')
-        {
-            self.escaped_originals += 1;
-        }
+        note_new(
+            &mut self.lengths,
+            &mut self.escaped_originals,
+            placeholder.len(),
+            &original,
+        );
         self.entries.insert(placeholder, original);
     }
 
