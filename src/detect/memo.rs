@@ -41,6 +41,9 @@ fn slot(key: &[u8]) -> usize {
 impl<V: Clone> Memo<V> {
     /// What was remembered for `key`.
     pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        if key.len() > MAX_LEN || self.slots.is_empty() {
+            return None;
+        }
         match self.slots.get(slot(key)) {
             Some(Some((k, v))) if **k == *key => Some(v),
             _ => None,
