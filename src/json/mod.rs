@@ -213,7 +213,13 @@ impl<'a> Document<'a> {
 
     /// Visits every string in document order.
     pub fn walk<V: Visitor + ?Sized>(&self, options: WalkOptions, visitor: &mut V) {
-        self.walk_with(options, true, visitor);
+        self.walk_with(options, true, true, visitor);
+    }
+
+    /// Like [`Document::walk`], decoding every string that holds JSON before walking it.
+    #[cfg(test)]
+    fn walk_decoding<V: Visitor + ?Sized>(&self, options: WalkOptions, visitor: &mut V) {
+        self.walk_with(options, true, false, visitor);
     }
 
     /// Visits every string in document order with its raw text: nothing is decoded and JSON
@@ -225,10 +231,16 @@ impl<'a> Document<'a> {
             rules,
             max_nesting: 0,
         };
-        self.walk_with(options, false, visitor);
+        self.walk_with(options, false, false, visitor);
     }
 
-    fn walk_with<V: Visitor + ?Sized>(&self, options: WalkOptions, decode: bool, visitor: &mut V) {
+    fn walk_with<V: Visitor + ?Sized>(
+        &self,
+        options: WalkOptions,
+        decode: bool,
+        quoted: bool,
+        visitor: &mut V,
+    ) {
         let mode = match options.rules {
             Rules::MessagesApi => Mode::Api,
             Rules::None => Mode::Free,
@@ -237,6 +249,7 @@ impl<'a> Document<'a> {
             visitor,
             options,
             decode,
+            quoted,
             bufs: Vec::new(),
             tapes: Vec::new(),
         };
@@ -310,6 +323,9 @@ struct Walker<'v, V: ?Sized> {
     options: WalkOptions,
     /// False for [`Document::walk_raw`]: every site gets its raw text.
     decode: bool,
+    /// Walk JSON inside strings in its escaped form when it allows (false in tests only,
+    /// to compare with decoding it).
+    quoted: bool,
     /// Decoding buffers, reused; one is taken per level of JSON inside strings.
     bufs: Vec<(String, EscapeMap)>,
     /// Tapes of JSON documents found inside strings, reused.
@@ -425,10 +441,32 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             self.visitor.visit(&site);
             return;
         }
+        let inner_ctx = Ctx {
+            mode: Mode::Free,
+            key: ctx.key,
+            object_type: None,
+        };
+        let nested = role == Role::Value && nesting < self.options.max_nesting;
+        if nested && self.quoted {
+            // Most JSON inside strings (CLI output) escapes only its quotes and line breaks:
+            // it is walked where it is, with raw offsets, and nothing is decoded.
+            let mut tape = self.tapes.pop().unwrap_or_default();
+            if tape::tokenize_quoted(doc.text, tok.start(), tok.end(), MAX_DEPTH, &mut tape) {
+                let inner = Document {
+                    text: doc.text,
+                    tape,
+                };
+                self.document(&inner, level, nesting + 1, inner_ctx);
+                tape = inner.tape;
+                self.tapes.push(tape);
+                return;
+            }
+            self.tapes.push(tape);
+        }
         let (mut text, mut map) = self.bufs.pop().unwrap_or_default();
         decode_into(raw, &mut text, &mut map);
         let inner = match role {
-            Role::Value if nesting < self.options.max_nesting && looks_like_json(&text) => {
+            Role::Value if nested && looks_like_json(&text) => {
                 match Document::parse_with(&text, self.tapes.pop().unwrap_or_default()) {
                     Ok(doc) => Some(doc),
                     Err((_, tape)) => {
@@ -444,11 +482,6 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
                 parent: level,
                 base: tok.start(),
                 map: &map,
-            };
-            let inner_ctx = Ctx {
-                mode: Mode::Free,
-                key: ctx.key,
-                object_type: None,
             };
             self.document(&inner, Some(&inner_level), nesting + 1, inner_ctx);
             self.tapes.push(inner.tape);

@@ -51,6 +51,73 @@ enum State {
     AfterValue,
 }
 
+/// How the tokenized text spells whitespace and strings: as JSON does ([`Plain`]), or as the
+/// raw content of a JSON string that holds a JSON document ([`Quoted`]).
+trait Spelling {
+    /// The first byte of a string.
+    const QUOTE: u8;
+    /// The offset of the first byte at or after `i` that is not whitespace.
+    fn skip_ws(b: &[u8], i: usize) -> usize;
+    /// Records the string that starts at `at`; returns the offset past its end.
+    fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError>;
+}
+
+/// JSON as it is.
+struct Plain;
+
+impl Spelling for Plain {
+    const QUOTE: u8 = b'"';
+    #[inline]
+    fn skip_ws(b: &[u8], i: usize) -> usize {
+        skip_ws(b, i)
+    }
+    #[inline]
+    fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
+        string(b, at, flags, tape)
+    }
+}
+
+/// A JSON document written inside a JSON string (a `tool_result` holding CLI output), read
+/// in its escaped form: `\n`, `\r` and `\t` are whitespace and `\"` delimits strings. Only
+/// documents whose own strings hold no escape (so no backslash at all) are accepted: their
+/// text is the same raw and decoded, and needs no decoding to be visited. Anything else is
+/// an error, and the caller decodes the string instead (see [`tokenize_quoted`]).
+struct Quoted;
+
+impl Spelling for Quoted {
+    const QUOTE: u8 = b'\\';
+    #[inline]
+    fn skip_ws(b: &[u8], mut i: usize) -> usize {
+        loop {
+            i = skip_ws(b, i);
+            match (b.get(i), b.get(i + 1)) {
+                (Some(b'\\'), Some(b'n' | b'r' | b't')) => i += 2,
+                _ => return i,
+            }
+        }
+    }
+    #[inline]
+    fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
+        if b.get(at + 1) != Some(&b'"') {
+            return Err(syntax(at, "escape outside a string"));
+        }
+        let start = at + 2;
+        // The enclosing string was validated: no control characters, every `\` starts an
+        // escape. The first one must be the closing `\"`.
+        let end = b
+            .get(start..)
+            .and_then(|rest| memchr::memchr(b'\\', rest))
+            .map(|j| start + j)
+            .filter(|&j| b.get(j + 1) == Some(&b'"'))
+            .ok_or(syntax(start, "escape inside a string"))?;
+        tape.push(Tok {
+            start: start as u32,
+            end: end as u32 | flags,
+        });
+        Ok(end + 2)
+    }
+}
+
 /// Validates `text` as one JSON value and fills `tape`. Nesting deeper than `max_depth` is
 /// an error, checked before any recursion can happen.
 pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Result<(), JsonError> {
@@ -61,13 +128,43 @@ pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Res
             max: MAX_LEN - 1,
         });
     }
+    tokenize_from::<Plain>(b, 0, max_depth, tape)
+}
+
+/// Tokenizes the JSON object or array that the string `text[start..end]` (raw, between its
+/// quotes, already validated) holds, without decoding it: tape offsets are offsets in
+/// `text`. False (and a tape to discard) when the string holds anything else, or a document
+/// whose strings or whitespace use other escapes; the caller then decodes the string and
+/// parses the decoded text, which decides what it is.
+pub(crate) fn tokenize_quoted(
+    text: &str,
+    start: usize,
+    end: usize,
+    max_depth: usize,
+    tape: &mut Vec<Tok>,
+) -> bool {
+    let Some(b) = text.as_bytes().get(..end) else {
+        return false;
+    };
+    let first = Quoted::skip_ws(b, start);
+    matches!(b.get(first), Some(b'{' | b'['))
+        && end < MAX_LEN
+        && tokenize_from::<Quoted>(b, first, max_depth, tape).is_ok()
+}
+
+fn tokenize_from<S: Spelling>(
+    b: &[u8],
+    start: usize,
+    max_depth: usize,
+    tape: &mut Vec<Tok>,
+) -> Result<(), JsonError> {
     tape.clear();
     // Open containers: tape index and whether it is an object.
     let mut stack: Vec<(usize, bool)> = Vec::new();
     let mut state = State::Value;
-    let mut i = 0;
+    let mut i = start;
     loop {
-        i = skip_ws(b, i);
+        i = S::skip_ws(b, i);
         let c = b.get(i).copied();
         match state {
             State::Value => match c {
@@ -90,8 +187,8 @@ pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Res
                     };
                     i += 1;
                 }
-                Some(b'"') => {
-                    i = string(b, i, 0, tape)?;
+                Some(q) if q == S::QUOTE => {
+                    i = S::string(b, i, 0, tape)?;
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
@@ -110,8 +207,8 @@ pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Res
                     state = State::AfterValue;
                     i += 1;
                 }
-                Some(b'"') => {
-                    i = skip_ws(b, string(b, i, KEY, tape)?);
+                Some(q) if q == S::QUOTE => {
+                    i = S::skip_ws(b, S::string(b, i, KEY, tape)?);
                     if b.get(i) != Some(&b':') {
                         return Err(syntax(i, "expected ':'"));
                     }

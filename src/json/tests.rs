@@ -1,3 +1,5 @@
+use proptest::prelude::*;
+
 use super::*;
 
 /// What a test sees of a site: role, key, object type, decoded text, frozen, nesting, and
@@ -603,4 +605,170 @@ fn errors_display_numbers_not_content() {
         JsonError::Utf8 { offset: 3 }.to_string(),
         "invalid utf-8 at byte 3"
     );
+}
+
+/// Every site of `body` as [`walk`] sees it, with the raw bytes of a few sub-ranges too.
+fn sites(body: &str, decoding: bool) -> Vec<(Seen, Vec<String>)> {
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    let mut visit = |s: &Site<'_>| {
+        let cuts: Vec<usize> = (0..=s.text.len())
+            .filter(|&i| s.text.is_char_boundary(i))
+            .step_by(3)
+            .collect();
+        let subs = cuts
+            .windows(2)
+            .map(|w| body[s.raw_span(w[0]..w[1])].to_owned())
+            .collect();
+        let site = Seen {
+            role: s.role,
+            key: s.key.map(str::to_owned),
+            ty: s.object_type.map(str::to_owned),
+            text: s.text.to_owned(),
+            frozen: s.frozen(),
+            nesting: s.nesting,
+            raw: body[s.span()].to_owned(),
+        };
+        seen.push((site, subs));
+    };
+    if decoding {
+        doc.walk_decoding(WalkOptions::default(), &mut visit);
+    } else {
+        doc.walk(WalkOptions::default(), &mut visit);
+    }
+    seen
+}
+
+/// `{"content": <string>}` as (body, start, end) of the string's raw text.
+fn quoted(body: &str) -> (String, usize, usize) {
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let tok = doc.tape[2];
+    assert!(!tok.is_container() && !tok.is_key(), "{body}");
+    (body.to_owned(), tok.start(), tok.end())
+}
+
+#[test]
+fn json_in_strings_is_tokenized_escaped_when_its_strings_hold_no_escape() {
+    let cli = serde_json::to_string_pretty(&serde_json::json!({
+        "Reservations": [{"Instances": [{"InstanceId": "i-0b263919b6498b123", "State": {"Code": 16},
+            "Tags": [], "Ok": true, "None": null, "Ratio": -1.5e3}], "OwnerId": "123456789012"}]
+    }))
+    .unwrap();
+    let accepted = [
+        cli.clone(),
+        cli.replace('\n', "\r\n"),
+        cli.replace("  ", "\t"),
+        "[]".to_owned(),
+        " \n [\"a\", {}] \n ".to_owned(),
+        "{\"a\":[[[\"b\"]]]}".to_owned(),
+    ];
+    let mut tape = Vec::new();
+    for inner in &accepted {
+        let (body, start, end) = quoted(&serde_json::json!({ "content": inner }).to_string());
+        assert!(
+            tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
+            "{inner}"
+        );
+    }
+    let refused = [
+        // Escapes inside its strings, or spelled other than the short way.
+        "{\"a\":\"x\\ny\"}".to_owned(),
+        "{\"a\":\"say \\\"hi\\\"\"}".to_owned(),
+        "{\"a\":\"\u{1}\"}".to_owned(),
+        // Not an object or array, or not JSON.
+        "plain text".to_owned(),
+        "\"a string\"".to_owned(),
+        "42".to_owned(),
+        "{\"a\": 1,}".to_owned(),
+        "{\"a\": 1} trailing".to_owned(),
+        "[1, 2".to_owned(),
+        "{\"a\" 1}".to_owned(),
+        "[tru]".to_owned(),
+        // Deeper than the limit.
+        format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1)),
+    ];
+    for inner in &refused {
+        let (body, start, end) = quoted(&serde_json::json!({ "content": inner }).to_string());
+        assert!(
+            !tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
+            "{inner}"
+        );
+    }
+    // `\/` and `\u` escapes in the outer string: decoded instead.
+    for raw in [
+        r#"{"content":"[\"a\/b\"]"}"#,
+        r#"{"content":"[\"\u0041\"]"}"#,
+        r#"{"content":"\u005b1]"}"#,
+        r#"{"content":"[1,\/ 2]"}"#,
+    ] {
+        let (body, start, end) = quoted(raw);
+        assert!(
+            !tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
+            "{raw}"
+        );
+    }
+}
+
+/// Strings for the JSON inside strings: plain, empty, and with everything that needs an
+/// escape at some level.
+fn inner_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9 .:/_-]{0,12}",
+        1 => Just(String::new()),
+        1 => prop::sample::select(vec![
+            "a\"b", "back\\slash", "line\nbreak", "tab\there", "sl/ash", "\u{1}", "é", "😀",
+            "{\"k\": \"v\"}", "[1, \"x\"]",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn inner_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        inner_string().prop_map(Value::String),
+        any::<i32>().prop_map(Value::from),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+    ];
+    leaf.prop_recursive(4, 24, 4, |v| {
+        prop_oneof![
+            prop::collection::vec(v.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(("[A-Za-z]{1,6}", v), 0..4)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Walking JSON inside strings in its escaped form sees what decoding it sees: the same
+    /// sites, texts, keys, nesting and raw spans, sub-ranges included.
+    #[test]
+    fn quoted_walk_equals_decoded_walk(
+        inner in inner_json(),
+        pretty in any::<bool>(),
+        twice in any::<bool>(),
+        slash in any::<bool>(),
+    ) {
+        let mut text = if pretty {
+            serde_json::to_string_pretty(&inner).unwrap()
+        } else {
+            serde_json::to_string(&inner).unwrap()
+        };
+        if twice {
+            text = serde_json::json!({ "args": text, "n": 1 }).to_string();
+        }
+        let mut body = serde_json::json!({
+            "messages": [{"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "t", "content": text}
+            ]}]
+        })
+        .to_string();
+        if slash {
+            body = body.replace('/', "\\/");
+        }
+        prop_assert_eq!(sites(&body, false), sites(&body, true));
+    }
 }
