@@ -15,6 +15,7 @@ pub mod detect;
 pub mod exchange;
 pub mod json;
 pub mod mask;
+pub(crate) mod memo;
 pub mod metrics;
 pub mod node_cache;
 pub mod placeholder;

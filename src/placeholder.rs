@@ -28,6 +28,8 @@ use std::sync::Mutex;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::memo::Memo;
+
 /// Every placeholder starts with this.
 pub const PREFIX: &str = "AWS_";
 /// Length of the hash part of a placeholder, in base32 characters (5 bits each).
@@ -94,43 +96,31 @@ impl Clone for Placeholders {
     }
 }
 
-/// Placeholders derived lately (round 0 only), by `label \0 original`: two generations,
-/// so the memory is bounded and what is used often stays.
+/// Placeholders derived lately (round 0 only), by `label \0 original`, in a direct-mapped
+/// memo: bounded, and a crafted body can only make it forget (then the hash is computed).
 #[derive(Default)]
 struct Recent {
-    young: HashMap<String, String>,
-    old: HashMap<String, String>,
-    key: String,
+    memo: Memo<String, { Recent::SLOTS }, { Recent::MAX_KEY }>,
+    key: Vec<u8>,
 }
 
 impl Recent {
-    /// Entries per generation: at most twice this many are held.
-    const GENERATION: usize = 2048;
+    /// Placeholders held at most.
+    const SLOTS: usize = 4096;
+    /// Longer keys (label, NUL, original) are not remembered.
+    const MAX_KEY: usize = 128;
 
     fn get(&mut self, label: &str, original: &str) -> Option<String> {
         self.key.clear();
-        self.key.push_str(label);
-        self.key.push('\0');
-        self.key.push_str(original);
-        if let Some(p) = self.young.get(&self.key) {
-            return Some(p.clone());
-        }
-        let (key, placeholder) = self.old.remove_entry(&self.key)?;
-        self.insert(key, placeholder.clone());
-        Some(placeholder)
+        self.key.extend_from_slice(label.as_bytes());
+        self.key.push(0);
+        self.key.extend_from_slice(original.as_bytes());
+        self.memo.get(&self.key).cloned()
     }
 
     /// Remembers `placeholder` for the key of the last [`Recent::get`].
     fn put_last(&mut self, placeholder: &str) {
-        let key = self.key.clone();
-        self.insert(key, placeholder.to_owned());
-    }
-
-    fn insert(&mut self, key: String, placeholder: String) {
-        if self.young.len() >= Self::GENERATION {
-            self.old = std::mem::take(&mut self.young);
-        }
-        self.young.insert(key, placeholder);
+        self.memo.put(&self.key, placeholder.to_owned());
     }
 }
 
@@ -158,7 +148,7 @@ impl Placeholders {
     /// a request whose identifiers were never seen).
     pub fn forget_recent(&self) {
         if let Ok(mut recent) = self.recent.lock() {
-            *recent = Recent::default();
+            recent.memo.clear();
         }
     }
 
@@ -421,17 +411,42 @@ mod tests {
     fn remembered_placeholders_are_the_derived_ones_and_bounded() {
         let keys = keys();
         let original = |i: usize| format!("i-{i:017x}");
-        let n = 3 * Recent::GENERATION;
+        let n = 3 * Recent::SLOTS;
         for pass in 0..2 {
             let mut mapping = Mapping::default();
             for i in 0..n {
                 let p = keys.issue(&mut mapping, "EC2", &original(i));
                 assert_eq!(p, keys.derive("EC2", &original(i), 0), "pass {pass}");
             }
-            let recent = keys.recent.lock().unwrap();
-            assert!(recent.young.len() + recent.old.len() <= 2 * Recent::GENERATION);
-            assert!(!recent.young.is_empty());
         }
+        // Bounded: not all of them are held. Remembered: most of a conversation's worth are.
+        let held = |keys: &Placeholders, n: usize| {
+            (0..n)
+                .filter(|&i| {
+                    keys.recent
+                        .lock()
+                        .unwrap()
+                        .get("EC2", &original(i))
+                        .is_some()
+                })
+                .count()
+        };
+        assert!(held(&keys, n) <= Recent::SLOTS);
+        let fresh = Placeholders::new(b"another secret of at least 32 bytes!!");
+        let mut mapping = Mapping::default();
+        for i in 0..Recent::SLOTS / 4 {
+            fresh.issue(&mut mapping, "EC2", &original(i));
+        }
+        let h = held(&fresh, Recent::SLOTS / 4);
+        assert!(h > Recent::SLOTS / 5, "{h}");
+        // Too long to remember, and still right.
+        let long = "x".repeat(Recent::MAX_KEY);
+        let mut mapping = Mapping::default();
+        assert_eq!(
+            keys.issue(&mut mapping, "EC2", &long),
+            keys.derive("EC2", &long, 0)
+        );
+        assert_eq!(keys.recent.lock().unwrap().get("EC2", &long), None);
         // The same original under another label is another placeholder.
         let mut mapping = Mapping::default();
         let a = keys.issue(&mut mapping, "EC2", "x-1");
@@ -439,8 +454,8 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(b, keys.derive("AMI", "x-1", 0));
         keys.forget_recent();
-        assert!(keys.recent.lock().unwrap().young.is_empty());
-        assert!(keys.clone().recent.lock().unwrap().young.is_empty());
+        assert_eq!(keys.recent.lock().unwrap().get("AMI", "x-1"), None);
+        assert_eq!(keys.clone().recent.lock().unwrap().get("EC2", "x-1"), None);
     }
 
     #[test]

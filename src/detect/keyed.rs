@@ -549,7 +549,7 @@ mod tests {
         keys.extend((0..2000).map(|i| format!("Field{i}AccountId{}", i % 3)));
         keys.extend((0..2000).map(|i| format!("x{i}")));
         keys.push("A".repeat(200) + "AccountId");
-        let mut memo = crate::detect::memo::Memo::default();
+        let mut memo = crate::memo::Memo::<super::KeyInfo>::default();
         for round in 0..2 {
             for key in &keys {
                 let want = key_info(key.as_bytes());

@@ -10,8 +10,8 @@ use memchr::memmem::Finder;
 use super::bytes::{at, before, is_alnum, is_base64};
 use super::keyed::{key_info, KeyInfo};
 use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
-use super::memo::Memo;
 use super::{Finding, KindId};
+use crate::memo::Memo;
 
 /// Values learned from their context, to be masked when they appear bare, and what the
 /// scans of one body have worked out so far (per key, per short clean text). Use one

@@ -46,7 +46,7 @@ mod ip;
 mod keyed;
 pub(crate) mod kinds;
 mod known;
-mod memo;
+
 mod scan;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,186 @@
+//! A small direct-mapped memo from short byte strings to what was worked out about them. A
+//! body repeats a few dozen keys and short values thousands of times (every object of CLI
+//! output has its `InstanceId`, `"State": "running"`); remembering them per body saves
+//! redoing the same work. Two strings that share a slot only cost a recomputation, so a
+//! crafted body can make the memo useless but never wrong.
+
+/// A remembered key: its hash, and where its bytes are in the arena.
+#[derive(Clone, Copy)]
+struct Slot<V> {
+    hash: u32,
+    at: u32,
+    len: u8,
+    value: V,
+}
+
+/// Keys are copied into one arena and compared after their hashes: no allocation per key,
+/// and a miss rarely touches key bytes.
+///
+/// Keys longer than `MAX` are not remembered (long texts rarely repeat); `SLOTS` is the
+/// number of slots; keys are kept in an arena of at most `SLOTS * MAX` bytes, past
+/// which the memo starts over (a body of many distinct short strings would otherwise keep
+/// them all).
+// Not Debug: keys may be originals.
+#[derive(Clone)]
+pub(crate) struct Memo<V, const SLOTS: usize = 512, const MAX: usize = 64> {
+    slots: Vec<Option<Slot<V>>>,
+    arena: Vec<u8>,
+}
+
+impl<V, const SLOTS: usize, const MAX: usize> Default for Memo<V, SLOTS, MAX> {
+    fn default() -> Self {
+        Memo {
+            slots: Vec::new(),
+            arena: Vec::new(),
+        }
+    }
+}
+
+/// The hash of `key`: the slot is its low bits, and the rest tells most other keys apart.
+fn hash(key: &[u8]) -> u32 {
+    // Eight bytes per multiply: a byte-at-a-time hash is a chain of multiplies as long as
+    // the string, and every short string of a body is looked up.
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = key.len() as u64;
+    let mut words = key.chunks_exact(8);
+    for word in &mut words {
+        let w = <[u8; 8]>::try_from(word).map_or(0, u64::from_le_bytes);
+        h = (h ^ w).wrapping_mul(K).rotate_left(31);
+    }
+    let mut tail = [0u8; 8];
+    for (slot, byte) in tail.iter_mut().zip(words.remainder()) {
+        *slot = *byte;
+    }
+    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    // A product's high bits depend on all the bits below them, its low bits only on the
+    // low input bits: fold the high half down and multiply again, then keep the high half.
+    // (Keys that differ only in their last bytes, like ids of one kind, must spread.)
+    h = (h ^ (h >> 32)).wrapping_mul(K);
+    (h >> 32) as u32
+}
+
+impl<V: Clone, const SLOTS: usize, const MAX: usize> Memo<V, SLOTS, MAX> {
+    const ARENA: usize = SLOTS * MAX;
+
+    fn index(hash: u32) -> usize {
+        hash as usize % SLOTS
+    }
+
+    /// What was remembered for `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        if key.len() > MAX || self.slots.is_empty() {
+            return None;
+        }
+        let h = hash(key);
+        let slot = self.slots.get(Self::index(h))?.as_ref()?;
+        let at = slot.at as usize;
+        let held = self.arena.get(at..at + usize::from(slot.len));
+        (slot.hash == h && held == Some(key)).then_some(&slot.value)
+    }
+
+    /// Forgets everything, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+        self.arena.clear();
+    }
+
+    /// Remembers `value` for `key` (replacing whatever shared its slot), unless `key` is
+    /// longer than `MAX`.
+    pub(crate) fn put(&mut self, key: &[u8], value: V) {
+        let Ok(len) = u8::try_from(key.len()) else {
+            return;
+        };
+        if key.len() > MAX {
+            return;
+        }
+        if self.slots.is_empty() || self.arena.len() + key.len() > Self::ARENA {
+            self.slots.clear();
+            self.slots.resize(SLOTS, None);
+            self.arena.clear();
+        }
+        let h = hash(key);
+        let at = self.arena.len() as u32;
+        self.arena.extend_from_slice(key);
+        if let Some(entry) = self.slots.get_mut(Self::index(h)) {
+            *entry = Some(Slot {
+                hash: h,
+                at,
+                len,
+                value,
+            });
+        }
+    }
+
+    /// The remembered value for `key`, or `make()`, remembered now.
+    pub(crate) fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.get(key) {
+            return v.clone();
+        }
+        let v = make();
+        self.put(key, v.clone());
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_right_or_absent_as_keys_crowd_out_slots_and_arena() {
+        let key = |i: usize| format!("{i:040}").into_bytes();
+        let mut memo: Memo<usize> = Memo::default();
+        // 400 KB of keys: slots are shared and the arena starts over several times.
+        for i in 0..10_000 {
+            memo.put(&key(i), i);
+            assert_eq!(memo.get(&key(i)), Some(&i), "just put {i}");
+        }
+        let mut found = 0;
+        for i in 0..10_000 {
+            if let Some(&v) = memo.get(&key(i)) {
+                assert_eq!(v, i);
+                found += 1;
+            }
+        }
+        // The last keys put are still there (at most one arena's worth of them).
+        assert!(found > 100 && found <= Memo::<usize>::ARENA / 40, "{found}");
+        // Too long to remember; the empty key is a key.
+        let long = vec![b'x'; 65];
+        memo.put(&long, 1);
+        assert_eq!(memo.get(&long), None);
+        memo.put(b"", 7);
+        assert_eq!(memo.get(b""), Some(&7));
+        // Cleared, nothing is found; it remembers again after.
+        memo.clear();
+        assert_eq!(memo.get(b""), None);
+        assert_eq!(memo.get(&key(9_999)), None);
+        memo.put(&key(1), 1);
+        assert_eq!(memo.get(&key(1)), Some(&1));
+        // A key that shares a slot and a hash prefix but not its bytes is not found.
+        assert_eq!(memo.get(b"0000000000000000000000000000000000009999x"), None);
+    }
+
+    #[test]
+    fn keys_that_differ_in_their_last_bytes_spread_over_the_slots() {
+        for (len, key) in [
+            (
+                23,
+                (|i: usize| format!("EC2\0i-{i:017x}")) as fn(usize) -> String,
+            ),
+            (9, |i| format!("{i:09}")),
+            (39, |i| format!("arn:aws:iam::123456789012:role/r{i:07}")),
+        ] {
+            let mut slots: Vec<usize> = (0..256)
+                .map(|i| {
+                    let k = key(i);
+                    assert_eq!(k.len(), len);
+                    Memo::<(), 512, 64>::index(hash(k.as_bytes()))
+                })
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            // 256 random keys in 512 slots take about 202 of them.
+            assert!(slots.len() > 180, "{len}: {}", slots.len());
+        }
+    }
+}
