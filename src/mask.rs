@@ -37,11 +37,11 @@
 //! assert_eq!(masked.counts.get("SECRET"), 1);
 //! ```
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::detect::{Detector, Finding, KindId, KnownValues, Scan};
 use crate::json::{Document, JsonError, Role, Site, Visitor, WalkOptions};
+use crate::memo::Memo;
 use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, Placeholders, PREFIX};
 
 /// How to read a request body.
@@ -190,9 +190,8 @@ impl<S: Scan> Masker<S> {
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
-                issuer.texts.reserve(body.len());
                 doc.walk(WalkOptions::default(), &mut issuer);
-                if issuer.needs_second_pass() {
+                if issuer.needs_second_pass(body) {
                     let mut again = Rescan::new(&mut issuer);
                     doc.walk(WalkOptions::default(), &mut again);
                 }
@@ -218,12 +217,15 @@ struct Edit {
 }
 
 /// What the first pass left for one visited string: how many values were known after it
-/// was scanned, where its edits end, and where its decoded text is in `Issuer::texts`.
+/// was scanned, where its edits end, and where its text is: in the body (most strings are
+/// their raw bytes) or, decoded, in `Issuer::texts`.
 #[derive(Clone, Debug)]
 struct Visited {
     known: usize,
     edits_end: usize,
     text: Range<usize>,
+    /// The text is in `Issuer::texts` (else in the body).
+    copied: bool,
     /// Set before the second pass: the string holds a value learned after it.
     again: bool,
 }
@@ -236,8 +238,9 @@ struct Issuer<'m, S> {
     findings: Vec<Finding>,
     spans: Vec<(usize, usize, KindId)>,
     issued: Vec<String>,
-    /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once.
-    cache: HashMap<String, (KindId, usize)>,
+    /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once
+    /// (unless another took its slot, or it is long: then the generator's memo answers).
+    cache: Memo<(KindId, usize), 1024, 128>,
     edits: Vec<Edit>,
     known: KnownValues,
     visited: Vec<Visited>,
@@ -253,7 +256,7 @@ impl<'m, S: Scan> Issuer<'m, S> {
             findings: Vec::new(),
             spans: Vec::new(),
             issued: Vec::new(),
-            cache: HashMap::new(),
+            cache: Memo::default(),
             edits: Vec::new(),
             known: KnownValues::default(),
             visited: Vec::new(),
@@ -263,11 +266,16 @@ impl<'m, S: Scan> Issuer<'m, S> {
 
     /// Marks the strings that hold a value learned after they were scanned, and tells
     /// whether there is any.
-    fn needs_second_pass(&mut self) -> bool {
+    fn needs_second_pass(&mut self, body: &[u8]) -> bool {
         let total = self.known.len();
         let mut any = false;
         for v in self.visited.iter_mut().filter(|v| v.known < total) {
-            let text = self.texts.get(v.text.clone()).unwrap_or_default();
+            let text = if v.copied {
+                self.texts.get(v.text.clone()).unwrap_or_default()
+            } else {
+                let raw = body.get(v.text.clone()).unwrap_or_default();
+                std::str::from_utf8(raw).unwrap_or_default()
+            };
             v.again = self.known.contains_since(text, v.known);
             any |= v.again;
         }
@@ -306,7 +314,7 @@ impl<'m, S: Scan> Issuer<'m, S> {
     }
 
     fn placeholder(&mut self, kind: KindId, original: &str) -> usize {
-        if let Some(&(k, index)) = self.cache.get(original) {
+        if let Some(&(k, index)) = self.cache.get(original.as_bytes()) {
             if k == kind {
                 return index;
             }
@@ -315,9 +323,7 @@ impl<'m, S: Scan> Issuer<'m, S> {
         let placeholder = self.placeholders.issue(&mut self.mapping, label, original);
         let index = self.issued.len();
         self.issued.push(placeholder);
-        self.cache
-            .entry(original.to_owned())
-            .or_insert((kind, index));
+        self.cache.put(original.as_bytes(), (kind, index));
         index
     }
 
@@ -370,14 +376,20 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
             return;
         }
         self.scan(site.text, key_of(site), |r| site.raw_span(r));
-        // A copy of the text (about the body's size in all) is cheaper than mapping every
-        // string back to the body, and lets the second pass be decided without a walk.
-        let start = self.texts.len();
-        self.texts.push_str(site.text);
+        // Where the text is, so the second pass can be decided without a walk: its raw bytes
+        // when they are the text, else a copy (cheaper than mapping it back to the body).
+        let (text, copied) = if site.in_place() {
+            (site.span(), false)
+        } else {
+            let start = self.texts.len();
+            self.texts.push_str(site.text);
+            (start..self.texts.len(), true)
+        };
         self.visited.push(Visited {
             known: self.known.len(),
             edits_end: self.edits.len(),
-            text: start..self.texts.len(),
+            text,
+            copied,
             again: false,
         });
     }

@@ -171,6 +171,12 @@ impl Site<'_> {
         start..end
     }
 
+    /// True when `text` is the body's bytes at [`Site::span`] (no escape at any level, or a
+    /// raw walk).
+    pub fn in_place(&self) -> bool {
+        self.map.is_none() && self.level.is_none()
+    }
+
     /// The raw bytes of the whole string in the body, quotes excluded.
     pub fn span(&self) -> Range<usize> {
         self.raw_span(0..self.text.len())

@@ -620,6 +620,9 @@ fn sites(body: &str, decoding: bool) -> Vec<(Seen, Vec<String>)> {
             .windows(2)
             .map(|w| body[s.raw_span(w[0]..w[1])].to_owned())
             .collect();
+        if s.in_place() {
+            assert_eq!(&body[s.span()], s.text);
+        }
         let site = Seen {
             role: s.role,
             key: s.key.map(str::to_owned),
