@@ -164,7 +164,23 @@ impl SseRestorer {
                 rest = tail;
             }
         }
-        while let Some(k) = memchr2(b'\n', b'\r', rest) {
+        loop {
+            if self.event.is_empty() && !self.cr_pending {
+                // The usual case: whole events in the chunk, dispatched where they are.
+                if let Some((len, segment)) = whole_event(rest) {
+                    let (event, tail) = rest.split_at(len);
+                    let data = event
+                        .get(segment.raw..segment.raw + segment.len)
+                        .unwrap_or_default();
+                    self.eol = b"\n";
+                    self.dispatch(mapping, event, data, &[segment], true, out);
+                    rest = tail;
+                    continue;
+                }
+            }
+            let Some(k) = memchr2(b'\n', b'\r', rest) else {
+                break;
+            };
             let (line, after) = rest.split_at(k);
             let term = match after {
                 [b'\r', b'\n', ..] => 2,
@@ -193,12 +209,7 @@ impl SseRestorer {
                 .extend_from_slice(after.get(..term).unwrap_or_default());
             rest = after.get(term..).unwrap_or_default();
             if blank {
-                let event = std::mem::take(&mut self.event);
-                self.dispatch(mapping, &event, true, out);
-                self.event = event;
-                self.event.clear();
-                self.data.clear();
-                self.segments.clear();
+                self.dispatch_held(mapping, true, out);
             }
             self.line_start = self.event.len();
         }
@@ -216,15 +227,10 @@ impl SseRestorer {
                 &mut self.segments,
             );
         }
-        let event = std::mem::take(&mut self.event);
-        if !event.is_empty() {
-            self.dispatch(mapping, &event, false, out);
+        if !self.event.is_empty() {
+            self.dispatch_held(mapping, false, out);
         }
         self.flush_blocks(mapping, None, out);
-        self.event = event;
-        self.event.clear();
-        self.data.clear();
-        self.segments.clear();
         self.line_start = 0;
         self.cr_pending = false;
     }
@@ -249,15 +255,37 @@ impl SseRestorer {
     }
 
     /// Handles one raw event; `complete` is false for an event cut short at the end.
-    fn dispatch(&mut self, mapping: &Mapping, raw: &[u8], complete: bool, out: &mut Vec<u8>) {
-        if self.segments.is_empty() {
+    /// Dispatches the event gathered in `self.event` and empties it.
+    fn dispatch_held(&mut self, mapping: &Mapping, complete: bool, out: &mut Vec<u8>) {
+        let event = std::mem::take(&mut self.event);
+        let data = std::mem::take(&mut self.data);
+        let segments = std::mem::take(&mut self.segments);
+        self.dispatch(mapping, &event, &data, &segments, complete, out);
+        (self.event, self.data, self.segments) = (event, data, segments);
+        self.event.clear();
+        self.data.clear();
+        self.segments.clear();
+    }
+
+    /// Restores one event: `raw` as it came, `data` its `data:` values joined, `segments`
+    /// where they are in `raw`.
+    fn dispatch(
+        &mut self,
+        mapping: &Mapping,
+        raw: &[u8],
+        data: &[u8],
+        segments: &[Segment],
+        complete: bool,
+        out: &mut Vec<u8>,
+    ) {
+        if segments.is_empty() {
             if !complete {
                 self.flush_blocks(mapping, None, out);
             }
             out.extend_from_slice(raw);
             return;
         }
-        let action = classify(&self.data);
+        let action = classify(data);
         if !complete {
             let keep = match action {
                 Action::Delta { index, .. } => Some(index),
@@ -281,24 +309,30 @@ impl SseRestorer {
                 out.extend_from_slice(raw);
             }
             Action::Delta { index, kind, value } => {
-                self.delta(mapping, raw, index, kind, value, complete, out);
+                let delta = Delta {
+                    raw,
+                    data,
+                    segments,
+                    index,
+                    kind,
+                    value,
+                };
+                self.delta(mapping, delta, complete, out);
             }
         }
     }
 
     /// Restores the text of a `text_delta` / `input_json_delta` through its block's restorer.
-    #[allow(clippy::too_many_arguments)]
-    fn delta(
-        &mut self,
-        mapping: &Mapping,
-        raw: &[u8],
-        index: u64,
-        kind: Kind,
-        value: Range<usize>,
-        complete: bool,
-        out: &mut Vec<u8>,
-    ) {
-        let Some(encoded) = self.data.get(value.clone()) else {
+    fn delta(&mut self, mapping: &Mapping, delta: Delta<'_>, complete: bool, out: &mut Vec<u8>) {
+        let Delta {
+            raw,
+            data,
+            segments,
+            index,
+            kind,
+            value,
+        } = delta;
+        let Some(encoded) = data.get(value.clone()) else {
             self.malformed += 1;
             out.extend_from_slice(raw);
             return;
@@ -326,7 +360,7 @@ impl SseRestorer {
             self.decoded.extend_from_slice(inner);
         }
         // A string value never holds a raw line break, so it lies within one data line.
-        let Some(span) = self.raw_span(&value) else {
+        let Some(span) = raw_span(segments, &value) else {
             self.malformed += 1;
             out.extend_from_slice(raw);
             return;
@@ -365,19 +399,6 @@ impl SseRestorer {
         json_escape_into(&self.restored, out);
         out.push(b'"');
         out.extend_from_slice(raw.get(span.end..).unwrap_or_default());
-    }
-
-    /// Where `value` (a range of the joined data) lies in the raw event.
-    fn raw_span(&self, value: &Range<usize>) -> Option<Range<usize>> {
-        let seg = self
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.joined <= value.start)?;
-        (value.end <= seg.joined + seg.len).then(|| {
-            let start = seg.raw + (value.start - seg.joined);
-            start..start + value.len()
-        })
     }
 
     fn flush_block(&mut self, mapping: &Mapping, index: u64, out: &mut Vec<u8>) {
@@ -472,18 +493,72 @@ fn may_hold_placeholder(raw: &[u8]) -> bool {
     })
 }
 
+/// A delta event to restore: the event, its data, and the delta's string value in it.
+struct Delta<'a> {
+    raw: &'a [u8],
+    data: &'a [u8],
+    segments: &'a [Segment],
+    index: u64,
+    kind: Kind,
+    value: Range<usize>,
+}
+
+/// Where `value` (a range of the joined data) lies in the raw event.
+fn raw_span(segments: &[Segment], value: &Range<usize>) -> Option<Range<usize>> {
+    let seg = segments.iter().rev().find(|s| s.joined <= value.start)?;
+    (value.end <= seg.joined + seg.len).then(|| {
+        let start = seg.raw + (value.start - seg.joined);
+        start..start + value.len()
+    })
+}
+
+/// The event at the start of `rest`, if it is whole and spelled the usual way: lines ended
+/// by `\n` alone, exactly one `data:` line. Returns its length (blank line included) and
+/// where its data is. Anything else (`\r`, several data lines, no data, cut short) is left
+/// to the general path, line by line.
+fn whole_event(rest: &[u8]) -> Option<(usize, Segment)> {
+    let mut at = 0;
+    let mut data = None;
+    loop {
+        let nl = at + memchr(b'\n', rest.get(at..)?)?;
+        if nl == at {
+            let len = nl + 1;
+            if at == 0 || memchr(b'\r', rest.get(..len)?).is_some() {
+                return None;
+            }
+            return data.map(|segment| (len, segment));
+        }
+        let line = rest.get(at..nl)?;
+        if let Some(value_at) = data_value_at(line) {
+            if data.is_some() {
+                return None;
+            }
+            data = Some(Segment {
+                joined: 0,
+                raw: at + value_at,
+                len: line.len() - value_at,
+            });
+        }
+        at = nl + 1;
+    }
+}
+
+/// Where the value of a `data:` line starts, or `None` for another line.
+fn data_value_at(line: &[u8]) -> Option<usize> {
+    match line.strip_prefix(b"data")? {
+        [] => Some(4),
+        [b':', b' ', ..] => Some(6),
+        [b':', ..] => Some(5),
+        _ => None,
+    }
+}
+
 /// Records the line starting at `start` of `event` (up to its end) if it is a `data:` field:
 /// its value is appended to `data`, joined with `\n` to earlier ones.
 fn record_field(event: &[u8], start: usize, data: &mut Vec<u8>, segments: &mut Vec<Segment>) {
     let line = event.get(start..).unwrap_or_default();
-    let Some(value) = line.strip_prefix(b"data") else {
+    let Some(value_at) = data_value_at(line) else {
         return;
-    };
-    let value_at = match value {
-        [] => 4,
-        [b':', b' ', ..] => 6,
-        [b':', ..] => 5,
-        _ => return,
     };
     if !segments.is_empty() {
         data.push(b'\n');

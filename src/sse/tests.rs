@@ -615,3 +615,36 @@ fn only_text_that_may_hold_a_placeholder_is_restored() {
         assert!(!may_hold_placeholder(raw.as_bytes()), "{raw}");
     }
 }
+
+#[test]
+fn whole_events_in_a_chunk_are_read_as_the_line_by_line_path_reads_them() {
+    let (mapping, ps) = setup();
+    let d = |text: &str| {
+        format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{text}"}}}}"#
+        )
+    };
+    let p = &ps[2];
+    let streams = [
+        // Line endings mixed inside one event: `\r` ends a line too.
+        format!("event: content_block_delta\ndata: {}\r\n\n", d(&format!("a {p}"))),
+        format!("data: {}\rdata: x\n\n", d(p)),
+        format!("data: {}\r\rdata: {}\n\n", d(p), d(p)),
+        format!("data: {}\r\n\r\ndata: {}\n\n", d(p), d("b")),
+        // Several data lines, none, an empty one, comments, an event of no line.
+        format!("data: {{\"type\":\"content_block_delta\",\ndata: \"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{p}\"}}}}\n\n"),
+        format!("event: ping\n\n: comment\n\ndata\n\n\n\ndata:{}\n\n", d(p)),
+        // Held text, then the stop, in one chunk.
+        format!("data: {}\n\ndata: {}\n\n{}", d(&p[..6]), d(&p[6..]), stop(0, "\n")),
+    ];
+    for stream in &streams {
+        let whole = run(&mapping, stream.as_bytes(), &[]).0;
+        let cuts: Vec<usize> = (1..stream.len()).collect();
+        let bytewise = run(&mapping, stream.as_bytes(), &cuts).0;
+        assert_eq!(
+            String::from_utf8(whole).unwrap(),
+            String::from_utf8(bytewise).unwrap(),
+            "{stream:?}"
+        );
+    }
+}
