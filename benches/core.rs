@@ -8,8 +8,8 @@
 //! strings) to show what bounds it.
 //!
 //! `cargo bench -p aws-masker --bench core` prints criterion's figures, then the summary
-//! table. `AWS_MASKER_PROFILE=mask-dense|mask-clean|restore-dense|sse-dense` runs only that
-//! path ten times inside `profile_run` (for `valgrind --tool=callgrind
+//! table. `AWS_MASKER_PROFILE=mask-dense|mask-clean|warm-dense|restore-dense|sse-dense` runs only that
+//! path ten times inside `profile_run` (`warm`: masking without forgetting placeholders) (for `valgrind --tool=callgrind
 //! --toggle-collect=*profile_run*`), on bodies of `AWS_MASKER_PROFILE_SIZE` bytes if set,
 //! `AWS_MASKER_PROFILE_RUNS` times if set (for a sampling profiler such as `perf record`).
 
@@ -280,8 +280,10 @@ fn profile_run(what: &str, cases: &[Case], masker: &Masker) {
             if !what.ends_with(case.name) {
                 continue;
             }
-            if what.starts_with("mask") {
-                masker.placeholders().forget_recent();
+            if what.starts_with("mask") || what.starts_with("warm") {
+                if what.starts_with("mask") {
+                    masker.placeholders().forget_recent();
+                }
                 black_box(masker.mask(black_box(&case.request), BodyFormat::Json).ok());
             } else if what.starts_with("restore") {
                 black_box(restore(&case.mapping, &case.response, &mut out));

@@ -97,7 +97,17 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
             learned: [None, None],
         });
     }
-    let svc = slice(b, service.0, service.1).to_ascii_lowercase();
+    // Every service this matches is shorter than the buffer; a longer one is none of them.
+    let mut lower = [0u8; 24];
+    let svc = slice(b, service.0, service.1);
+    let svc: &[u8] = match lower.get_mut(..svc.len()) {
+        Some(buf) => {
+            buf.copy_from_slice(svc);
+            buf.make_ascii_lowercase();
+            buf
+        }
+        None => b"",
+    };
     let res = slice(b, res_start, end);
     let starts = |s: &[u8]| {
         res.len() >= s.len()
@@ -105,7 +115,7 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
                 .get(..s.len())
                 .is_some_and(|r| r.eq_ignore_ascii_case(s))
     };
-    let kind = match svc.as_slice() {
+    let kind = match svc {
         b"iam" if starts(b"role/") => ARN_IAM_ROLE,
         b"iam" if starts(b"user/") => ARN_IAM_USER,
         b"sts" => ARN_STS,
@@ -129,13 +139,7 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     if acct.len() == 12 && all(acct, |c| c.is_ascii_digit()) {
         learned[0] = Some((account.0, account.1, ACCOUNT));
     }
-    learned[1] = inner_value(
-        b,
-        svc.as_slice(),
-        res_start,
-        end,
-        region_len == 0 && acct.is_empty(),
-    );
+    learned[1] = inner_value(b, svc, res_start, end, region_len == 0 && acct.is_empty());
     Some(Arn {
         end,
         kind: Some(kind),

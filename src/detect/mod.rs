@@ -369,21 +369,28 @@ impl Detector {
     /// partial overlap is widened to cover both, so nothing is left half-masked), then drops
     /// allowlisted values.
     fn resolve(&self, text: &str, base: usize, out: &mut Vec<Finding>) {
-        let mut found: Vec<Finding> = out
-            .drain(base..)
-            .filter(|f| {
-                self.enabled
-                    .get(usize::from(f.kind.0))
-                    .copied()
-                    .unwrap_or(false)
-                    && f.start < f.end
-            })
-            .collect();
-        // Candidates arrive nearly in order: the stable sort is adaptive and runs in about n.
-        found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-        let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
-        for f in found {
-            match merged.last_mut() {
+        // In place, on `out[base..]`: this runs for every text with a candidate.
+        let enabled = |f: &Finding| {
+            self.enabled
+                .get(usize::from(f.kind.0))
+                .copied()
+                .unwrap_or(false)
+                && f.start < f.end
+        };
+        keep_in_tail(out, base, enabled);
+        if let Some(found) = out.get_mut(base..) {
+            // Candidates arrive nearly in order: the stable sort is adaptive and runs in
+            // about n (and needs no buffer for the few candidates of most texts).
+            found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        }
+        let mut kept = base;
+        for i in base..out.len() {
+            let Some(&f) = out.get(i) else { break };
+            match kept
+                .checked_sub(1)
+                .filter(|&k| k >= base)
+                .and_then(|k| out.get_mut(k))
+            {
                 Some(last) if f.start < last.end => {
                     if f.end > last.end {
                         if f.end - f.start > last.end - last.start {
@@ -392,18 +399,39 @@ impl Detector {
                         last.end = f.end;
                     }
                 }
-                _ => merged.push(f),
+                _ => {
+                    if let Some(slot) = out.get_mut(kept) {
+                        *slot = f;
+                    }
+                    kept += 1;
+                }
             }
         }
-        out.extend(merged.into_iter().filter(|f| {
+        out.truncate(kept);
+        keep_in_tail(out, base, |f| {
             text.is_char_boundary(f.start)
                 && text.is_char_boundary(f.end)
                 && (self.allowlist.is_empty()
                     || text
                         .get(f.start..f.end)
                         .is_none_or(|v| !self.allowlist.contains(v)))
-        }));
+        });
     }
+}
+
+/// Keeps, in order, the findings of `out[base..]` that `keep` accepts.
+fn keep_in_tail(out: &mut Vec<Finding>, base: usize, keep: impl Fn(&Finding) -> bool) {
+    let mut kept = base;
+    for i in base..out.len() {
+        let Some(&f) = out.get(i) else { break };
+        if keep(&f) {
+            if let Some(slot) = out.get_mut(kept) {
+                *slot = f;
+            }
+            kept += 1;
+        }
+    }
+    out.truncate(kept);
 }
 
 impl std::fmt::Debug for Detector {
