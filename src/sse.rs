@@ -39,7 +39,7 @@ mod jscan;
 
 use std::ops::Range;
 
-use memchr::{memchr, memchr2, memchr2_iter};
+use memchr::{memchr2, memchr2_iter};
 
 use crate::json::decode_literal;
 use crate::placeholder::{Mapping, PREFIX};
@@ -345,13 +345,13 @@ impl SseRestorer {
             .iter()
             .any(|b| b.index == index && b.restorer.pending() > 0);
         self.decoded.clear();
-        let escaped = memchr(b'\\', inner).is_some();
+        let (escaped, may_hold) = scan_delta(inner);
         if escaped && decode_literal(encoded, &mut self.decoded).is_none() {
             self.malformed += 1;
             out.extend_from_slice(raw);
             return;
         }
-        if !held && !may_hold_placeholder(inner) {
+        if !held && !may_hold {
             // Nothing to restore or hold back: the common case, kept cheap.
             out.extend_from_slice(raw);
             return;
@@ -457,10 +457,11 @@ fn classify_compact_delta(data: &[u8]) -> Option<Action> {
     if !(1..=9).contains(&digits) || (digits > 1 && rest.first() == Some(&b'0')) {
         return None;
     }
-    let index = std::str::from_utf8(rest.get(..digits)?)
-        .ok()?
-        .parse()
-        .ok()?;
+    // At most nine digits: no overflow.
+    let index = rest
+        .get(..digits)?
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     let rest = rest.get(digits..)?.strip_prefix(b",")?;
     let (kind, value) = if let Some(v) = rest.strip_prefix(Kind::Text.delta_head()) {
         (Kind::Text, v)
@@ -479,18 +480,33 @@ fn classify_compact_delta(data: &[u8]) -> Option<Action> {
 /// False when the raw (still escaped) text of a delta can neither hold a placeholder nor end
 /// with the start of one, so its block's restorer would pass it unchanged. Placeholder bytes
 /// are never escaped by JSON encoders; a `\u` escape could still spell one, so it counts.
+#[cfg(test)]
 fn may_hold_placeholder(raw: &[u8]) -> bool {
-    memchr2_iter(b'A', b'\\', raw).any(|i| {
+    scan_delta(raw).1
+}
+
+/// Whether the raw text of a delta holds an escape, and [`may_hold_placeholder`], in one
+/// pass.
+fn scan_delta(raw: &[u8]) -> (bool, bool) {
+    let (mut escaped, mut may_hold) = (false, false);
+    for i in memchr2_iter(b'A', b'\\', raw) {
         let next = raw.get(i + 1..).unwrap_or_default();
-        match raw.get(i) {
+        may_hold |= match raw.get(i) {
             // `AWS_` here, or the start of it at the very end.
             Some(b'A') => PREFIX.as_bytes().get(1..).is_some_and(|p| {
                 let n = next.len().min(p.len());
                 p.get(..n) == next.get(..n)
             }),
-            _ => next.first() == Some(&b'u'),
+            _ => {
+                escaped = true;
+                next.first() == Some(&b'u')
+            }
+        };
+        if escaped && may_hold {
+            break;
         }
-    })
+    }
+    (escaped, may_hold)
 }
 
 /// A delta event to restore: the event, its data, and the delta's string value in it.
@@ -520,13 +536,12 @@ fn whole_event(rest: &[u8]) -> Option<(usize, Segment)> {
     let mut at = 0;
     let mut data = None;
     loop {
-        let nl = at + memchr(b'\n', rest.get(at..)?)?;
+        let nl = at + memchr2(b'\n', b'\r', rest.get(at..)?)?;
+        if rest.get(nl) == Some(&b'\r') {
+            return None;
+        }
         if nl == at {
-            let len = nl + 1;
-            if at == 0 || memchr(b'\r', rest.get(..len)?).is_some() {
-                return None;
-            }
-            return data.map(|segment| (len, segment));
+            return data.filter(|_| at > 0).map(|segment| (nl + 1, segment));
         }
         let line = rest.get(at..nl)?;
         if let Some(value_at) = data_value_at(line) {

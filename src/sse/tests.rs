@@ -603,6 +603,7 @@ fn only_text_that_may_hold_a_placeholder_is_restored() {
         r"\u0041WS_",
     ] {
         assert!(may_hold_placeholder(raw.as_bytes()), "{raw}");
+        assert_eq!(scan_delta(raw.as_bytes()).0, raw.contains('\\'), "{raw}");
     }
     for raw in [
         "",
@@ -613,7 +614,10 @@ fn only_text_that_may_hold_a_placeholder_is_restored() {
         "ABAB",
     ] {
         assert!(!may_hold_placeholder(raw.as_bytes()), "{raw}");
+        assert_eq!(scan_delta(raw.as_bytes()).0, raw.contains('\\'), "{raw}");
     }
+    // An escape after the placeholder is still seen (the scan does not stop at the first).
+    assert_eq!(scan_delta(br"AWS_EC2 \n"), (true, true));
 }
 
 #[test]
