@@ -167,13 +167,18 @@ impl SseRestorer {
         loop {
             if self.event.is_empty() && !self.cr_pending {
                 // The usual case: whole events in the chunk, dispatched where they are.
-                if let Some((len, segment)) = whole_event(rest) {
+                let whole = match compact_delta_event(rest) {
+                    Some((len, segment, action)) => Some((len, segment, Some(action))),
+                    None => whole_event(rest).map(|(len, segment)| (len, segment, None)),
+                };
+                if let Some((len, segment, action)) = whole {
                     let (event, tail) = rest.split_at(len);
                     let data = event
                         .get(segment.raw..segment.raw + segment.len)
                         .unwrap_or_default();
                     self.eol = b"\n";
-                    self.dispatch(mapping, event, data, &[segment], true, out);
+                    let classified = Classified { data, action };
+                    self.dispatch(mapping, event, classified, &[segment], true, out);
                     rest = tail;
                     continue;
                 }
@@ -260,20 +265,24 @@ impl SseRestorer {
         let event = std::mem::take(&mut self.event);
         let data = std::mem::take(&mut self.data);
         let segments = std::mem::take(&mut self.segments);
-        self.dispatch(mapping, &event, &data, &segments, complete, out);
+        let classified = Classified {
+            data: &data,
+            action: None,
+        };
+        self.dispatch(mapping, &event, classified, &segments, complete, out);
         (self.event, self.data, self.segments) = (event, data, segments);
         self.event.clear();
         self.data.clear();
         self.segments.clear();
     }
 
-    /// Restores one event: `raw` as it came, `data` its `data:` values joined, `segments`
-    /// where they are in `raw`.
+    /// Restores one event: `raw` as it came, its `data:` values joined (and what they call
+    /// for, when already known), `segments` where they are in `raw`.
     fn dispatch(
         &mut self,
         mapping: &Mapping,
         raw: &[u8],
-        data: &[u8],
+        classified: Classified<'_>,
         segments: &[Segment],
         complete: bool,
         out: &mut Vec<u8>,
@@ -285,7 +294,8 @@ impl SseRestorer {
             out.extend_from_slice(raw);
             return;
         }
-        let action = classify(data);
+        let data = classified.data;
+        let action = classified.action.unwrap_or_else(|| classify(data));
         if !complete {
             let keep = match action {
                 Action::Delta { index, .. } => Some(index),
@@ -450,6 +460,12 @@ impl SseRestorer {
 /// "not this shape": [`classify`] then reads the data member by member, so any other
 /// spelling of the same event is handled the same way, only slower.
 fn classify_compact_delta(data: &[u8]) -> Option<Action> {
+    compact_delta(data).and_then(|(action, len)| (len == data.len()).then_some(action))
+}
+
+/// [`classify_compact_delta`] of the data at the start of `data`, which may go on: the
+/// action and the length of the data.
+fn compact_delta(data: &[u8]) -> Option<(Action, usize)> {
     const HEAD: &[u8] = br#"{"type":"content_block_delta","index":"#;
     let rest = data.strip_prefix(HEAD)?;
     let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -470,11 +486,32 @@ fn classify_compact_delta(data: &[u8]) -> Option<Action> {
     };
     let start = data.len() - value.len();
     let end = start + jscan::string_end(value, 0)?;
-    (data.get(end..)? == b"}}").then_some(Action::Delta {
+    let action = Action::Delta {
         index,
         kind,
         value: start..end,
-    })
+    };
+    (data.get(end..end + 2)? == b"}}").then_some((action, end + 2))
+}
+
+/// A whole delta event at the start of `rest` exactly as the API writes it (`event:` line,
+/// one compact `data:` line, `\n` line ends): its length, its data, and its action, found
+/// without searching for line ends.
+fn compact_delta_event(rest: &[u8]) -> Option<(usize, Segment, Action)> {
+    const EVENT: &[u8] = b"event: content_block_delta\ndata: ";
+    let data = rest.strip_prefix(EVENT)?;
+    let (action, len) = compact_delta(data)?;
+    // A line end inside the string would have ended the line: not this shape.
+    let line = data.get(..len)?;
+    if data.get(len..len + 2)? != b"\n\n" || memchr2(b'\n', b'\r', line).is_some() {
+        return None;
+    }
+    let segment = Segment {
+        joined: 0,
+        raw: EVENT.len(),
+        len,
+    };
+    Some((EVENT.len() + len + 2, segment, action))
 }
 
 /// False when the raw (still escaped) text of a delta can neither hold a placeholder nor end
@@ -507,6 +544,12 @@ fn scan_delta(raw: &[u8]) -> (bool, bool) {
         }
     }
     (escaped, may_hold)
+}
+
+/// An event's joined data, and what it calls for if that is already known.
+struct Classified<'a> {
+    data: &'a [u8],
+    action: Option<Action>,
 }
 
 /// A delta event to restore: the event, its data, and the delta's string value in it.

@@ -638,6 +638,15 @@ fn whole_events_in_a_chunk_are_read_as_the_line_by_line_path_reads_them() {
         // Several data lines, none, an empty one, comments, an event of no line.
         format!("data: {{\"type\":\"content_block_delta\",\ndata: \"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{p}\"}}}}\n\n"),
         format!("event: ping\n\n: comment\n\ndata\n\n\n\ndata:{}\n\n", d(p)),
+        // The API's own spelling, and near misses of it: a raw line break inside the string
+        // (ends the line), `\r\n` after it, no blank line yet, another event name.
+        format!("event: content_block_delta\ndata: {}\n\n", d(&format!("x {p} y"))),
+        format!("event: content_block_delta\ndata: {}\n\n", d(&format!("x\n{p}"))),
+        format!("event: content_block_delta\ndata: {}\n\n", d(&format!("x\r{p}"))),
+        format!("event: content_block_delta\ndata: {}\r\n\n", d(p)),
+        format!("event: content_block_delta\ndata: {}\ndata: {{}}\n\n", d(p)),
+        format!("event: content_block_delta\ndata: {}\n", d(p)),
+        format!("event: content_block_deltas\ndata: {}\n\n", d(p)),
         // Held text, then the stop, in one chunk.
         format!("data: {}\n\ndata: {}\n\n{}", d(&p[..6]), d(&p[6..]), stop(0, "\n")),
     ];
