@@ -33,6 +33,10 @@ pub(crate) struct Memo<V, const SLOTS: usize = 512, const MAX: usize = 64> {
 /// Slots of a memo at its first entry.
 const FIRST_SLOTS: usize = 64;
 
+/// Keys moved at most to make room for one (a full memo would otherwise pay a long walk
+/// for every key it is given).
+const KICKS: usize = 4;
+
 impl<V, const SLOTS: usize, const MAX: usize> Default for Memo<V, SLOTS, MAX> {
     fn default() -> Self {
         Memo {
@@ -141,7 +145,7 @@ impl<V: Clone, const SLOTS: usize, const MAX: usize> Memo<V, SLOTS, MAX> {
         let home = self.index(slot.hash);
         let mut moving = slot;
         let mut from = usize::MAX;
-        for _ in 0..8 {
+        for _ in 0..KICKS {
             let (first, second) = (self.index(moving.hash), self.alternate(moving.hash));
             let free = [first, second]
                 .into_iter()
