@@ -188,6 +188,8 @@ impl Site<'_> {
 pub struct Document<'a> {
     text: &'a str,
     tape: Vec<Tok>,
+    /// The JSON documents its string values hold, already tokenized (see `tape::Inline`).
+    quoted: tape::Quoted,
 }
 
 impl<'a> Document<'a> {
@@ -206,8 +208,9 @@ impl<'a> Document<'a> {
 
     /// Like [`Document::parse_str`], reusing `tape`'s allocation (given back on error).
     fn parse_with(text: &'a str, mut tape: Vec<Tok>) -> Result<Self, (JsonError, Vec<Tok>)> {
-        match tape::tokenize(text, MAX_DEPTH, &mut tape) {
-            Ok(()) => Ok(Document { text, tape }),
+        let mut quoted = Vec::new();
+        match tape::tokenize(text, MAX_DEPTH, &mut tape, &mut quoted) {
+            Ok(()) => Ok(Document { text, tape, quoted }),
             Err(e) => Err((e, tape)),
         }
     }
@@ -456,18 +459,21 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         if nested && self.quoted {
             // Most JSON inside strings (CLI output) escapes only its quotes and line breaks:
             // it is walked where it is, with raw offsets, and nothing is decoded.
-            let mut tape = self.tapes.pop().unwrap_or_default();
-            if tape::tokenize_quoted(doc.text, tok.start(), tok.end(), MAX_DEPTH, &mut tape) {
+            // The tokenizer read it already (see `tape::Inline`).
+            let start = tok.start() as u32;
+            if let Ok(k) = doc.quoted.binary_search_by_key(&start, |(s, _)| *s) {
+                let mut tape = self.tapes.pop().unwrap_or_default();
+                tape.clear();
+                tape.extend_from_slice(doc.quoted.get(k).map_or(&[][..], |(_, t)| t));
                 let inner = Document {
                     text: doc.text,
                     tape,
+                    quoted: Vec::new(),
                 };
                 self.document(&inner, level, nesting + 1, inner_ctx);
-                tape = inner.tape;
-                self.tapes.push(tape);
+                self.tapes.push(inner.tape);
                 return;
             }
-            self.tapes.push(tape);
         }
         let (mut text, mut map) = self.bufs.pop().unwrap_or_default();
         decode_into(raw, &mut text, &mut map);

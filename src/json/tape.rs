@@ -51,15 +51,32 @@ enum State {
     AfterValue,
 }
 
+/// JSON documents found inside string values while tokenizing, by the raw offset where
+/// their string starts: (offset, the document's tape, with offsets in the whole text).
+pub(crate) type Quoted = Vec<(u32, Vec<Tok>)>;
+
 /// How the tokenized text spells whitespace and strings: as JSON does ([`Plain`]), or as the
-/// raw content of a JSON string that holds a JSON document ([`Quoted`]).
+/// raw content of a JSON string that holds a JSON document ([`Inline`]).
 trait Spelling {
     /// The first byte of a string.
     const QUOTE: u8;
+    /// The byte the document ends at (`None`: the end of the text).
+    const END: Option<u8>;
     /// The offset of the first byte at or after `i` that is not whitespace.
     fn skip_ws(b: &[u8], i: usize) -> usize;
     /// Records the string that starts at `at`; returns the offset past its end.
     fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError>;
+    /// Records the string value that starts at `at` (and the document it holds, if any).
+    fn value(
+        b: &[u8],
+        at: usize,
+        max_depth: usize,
+        tape: &mut Vec<Tok>,
+        quoted: &mut Quoted,
+    ) -> Result<usize, JsonError> {
+        let _ = (max_depth, quoted);
+        Self::string(b, at, 0, tape)
+    }
 }
 
 /// JSON as it is.
@@ -67,6 +84,7 @@ struct Plain;
 
 impl Spelling for Plain {
     const QUOTE: u8 = b'"';
+    const END: Option<u8> = None;
     #[inline]
     fn skip_ws(b: &[u8], i: usize) -> usize {
         skip_ws(b, i)
@@ -75,21 +93,55 @@ impl Spelling for Plain {
     fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
         string(b, at, flags, tape)
     }
+    /// A value that holds a JSON object or array in the simple spelling [`Inline`] reads is
+    /// tokenized in the same pass, which also validates the string; anything else is read
+    /// as a string.
+    fn value(
+        b: &[u8],
+        at: usize,
+        max_depth: usize,
+        tape: &mut Vec<Tok>,
+        quoted: &mut Quoted,
+    ) -> Result<usize, JsonError> {
+        let start = at + 1;
+        let first = Inline::skip_ws(b, start);
+        if matches!(b.get(first), Some(b'{' | b'[')) {
+            let mut inner = Vec::new();
+            if let Ok(end) = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted) {
+                let content = b.get(start..end).unwrap_or_default();
+                let flags = if memchr::memchr(b'\\', content).is_some() {
+                    ESCAPED
+                } else {
+                    0
+                };
+                tape.push(Tok {
+                    start: start as u32,
+                    end: end as u32 | flags,
+                });
+                quoted.push((start as u32, inner));
+                return Ok(end + 1);
+            }
+        }
+        string(b, at, 0, tape)
+    }
 }
 
 /// A JSON document written inside a JSON string (a `tool_result` holding CLI output), read
-/// in its escaped form: `\n`, `\r` and `\t` are whitespace and `\"` delimits strings. Only
-/// documents whose own strings hold no escape (so no backslash at all) are accepted: their
-/// text is the same raw and decoded, and needs no decoding to be visited. Anything else is
-/// an error, and the caller decodes the string instead (see [`tokenize_quoted`]).
-struct Quoted;
+/// in its escaped form, in the string: `\n`, `\r` and `\t` are whitespace, `\"` delimits
+/// strings, and the string's closing `"` ends it. Only documents whose own strings hold no
+/// escape (so no backslash) are read: their text is the same raw and decoded, and needs no
+/// decoding to be visited. Anything else (another escape, a control character, a `"` that
+/// ends the enclosing string early) is an error, and the string is read as a string (and
+/// decoded when walked).
+struct Inline;
 
-impl Spelling for Quoted {
+impl Spelling for Inline {
     const QUOTE: u8 = b'\\';
+    const END: Option<u8> = Some(b'"');
     #[inline]
     fn skip_ws(b: &[u8], mut i: usize) -> usize {
         loop {
-            i = skip_ws(b, i);
+            i = skip_spaces(b, i);
             match (b.get(i), b.get(i + 1)) {
                 (Some(b'\\'), Some(b'n' | b'r' | b't')) => i += 2,
                 _ => return i,
@@ -102,14 +154,11 @@ impl Spelling for Quoted {
             return Err(syntax(at, "escape outside a string"));
         }
         let start = at + 2;
-        // The enclosing string was validated: no control characters, every `\` starts an
-        // escape. The first one must be the closing `\"`.
-        let end = b
-            .get(start..)
-            .and_then(|rest| memchr::memchr(b'\\', rest))
-            .map(|j| start + j)
-            .filter(|&j| b.get(j + 1) == Some(&b'"'))
-            .ok_or(syntax(start, "escape inside a string"))?;
+        // The first `"`, `\` or control character must be the `\` of the closing `\"`.
+        let end = find_special(b, start);
+        if b.get(end) != Some(&b'\\') || b.get(end + 1) != Some(&b'"') {
+            return Err(syntax(end, "escape inside a string"));
+        }
         tape.push(Tok {
             start: start as u32,
             end: end as u32 | flags,
@@ -118,9 +167,15 @@ impl Spelling for Quoted {
     }
 }
 
-/// Validates `text` as one JSON value and fills `tape`. Nesting deeper than `max_depth` is
-/// an error, checked before any recursion can happen.
-pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Result<(), JsonError> {
+/// Validates `text` as one JSON value and fills `tape`, and `quoted` with the documents
+/// found inside its string values (see [`Inline`]). Nesting deeper than `max_depth` is an
+/// error, checked before any recursion can happen.
+pub(crate) fn tokenize(
+    text: &str,
+    max_depth: usize,
+    tape: &mut Vec<Tok>,
+    quoted: &mut Quoted,
+) -> Result<(), JsonError> {
     let b = text.as_bytes();
     if b.len() >= MAX_LEN {
         return Err(JsonError::TooLarge {
@@ -128,36 +183,18 @@ pub(crate) fn tokenize(text: &str, max_depth: usize, tape: &mut Vec<Tok>) -> Res
             max: MAX_LEN - 1,
         });
     }
-    tokenize_from::<Plain>(b, 0, max_depth, tape)
+    quoted.clear();
+    tokenize_from::<Plain>(b, 0, max_depth, tape, quoted).map(|_| ())
 }
 
-/// Tokenizes the JSON object or array that the string `text[start..end]` (raw, between its
-/// quotes, already validated) holds, without decoding it: tape offsets are offsets in
-/// `text`. False (and a tape to discard) when the string holds anything else, or a document
-/// whose strings or whitespace use other escapes; the caller then decodes the string and
-/// parses the decoded text, which decides what it is.
-pub(crate) fn tokenize_quoted(
-    text: &str,
-    start: usize,
-    end: usize,
-    max_depth: usize,
-    tape: &mut Vec<Tok>,
-) -> bool {
-    let Some(b) = text.as_bytes().get(..end) else {
-        return false;
-    };
-    let first = Quoted::skip_ws(b, start);
-    matches!(b.get(first), Some(b'{' | b'['))
-        && end < MAX_LEN
-        && tokenize_from::<Quoted>(b, first, max_depth, tape).is_ok()
-}
-
+/// Tokenizes from `start`; returns the offset the document ends at (`S::END` or the end).
 fn tokenize_from<S: Spelling>(
     b: &[u8],
     start: usize,
     max_depth: usize,
     tape: &mut Vec<Tok>,
-) -> Result<(), JsonError> {
+    quoted: &mut Quoted,
+) -> Result<usize, JsonError> {
     tape.clear();
     // Open containers: tape index and whether it is an object.
     let mut stack: Vec<(usize, bool)> = Vec::new();
@@ -188,7 +225,7 @@ fn tokenize_from<S: Spelling>(
                     i += 1;
                 }
                 Some(q) if q == S::QUOTE => {
-                    i = S::string(b, i, 0, tape)?;
+                    i = S::value(b, i, max_depth, tape, quoted)?;
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
@@ -232,9 +269,11 @@ fn tokenize_from<S: Spelling>(
             }
             State::AfterValue => {
                 let Some(&(_, is_object)) = stack.last() else {
-                    return match c {
-                        None => Ok(()),
-                        Some(_) => Err(syntax(i, "trailing characters")),
+                    return match (c, S::END) {
+                        (None, None) => Ok(i),
+                        (Some(c), Some(end)) if c == end => Ok(i),
+                        (None, Some(_)) => Err(syntax(i, "unexpected end of input")),
+                        (Some(_), _) => Err(syntax(i, "trailing characters")),
                     };
                 };
                 match (c, is_object) {
@@ -267,26 +306,33 @@ fn close(stack: &mut Vec<(usize, bool)>, tape: &mut [Tok]) {
 #[inline]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     loop {
+        i = skip_spaces(b, i);
         match b.get(i) {
-            Some(b' ') => {
-                // Pretty-printed JSON (CLI output) indents with runs of spaces: count them a
-                // word at a time (a space XOR 0x20 is a zero byte).
-                match b.get(i..i + 8).map(<[u8; 8]>::try_from) {
-                    Some(Ok(word)) => {
-                        let other = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
-                        i += if other == 0 {
-                            8
-                        } else {
-                            (other.trailing_zeros() / 8) as usize
-                        };
-                    }
-                    _ => i += 1,
-                }
-            }
             Some(b'\n' | b'\r' | b'\t') => i += 1,
             _ => return i,
         }
     }
+}
+
+/// The offset of the first byte at or after `i` that is not a space.
+#[inline]
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    while b.get(i) == Some(&b' ') {
+        // Pretty-printed JSON (CLI output) indents with runs of spaces: count them a word at
+        // a time (a space XOR 0x20 is a zero byte).
+        match b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+            Some(Ok(word)) => {
+                let other = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
+                i += if other == 0 {
+                    8
+                } else {
+                    (other.trailing_zeros() / 8) as usize
+                };
+            }
+            _ => i += 1,
+        }
+    }
+    i
 }
 
 fn literal(b: &[u8], i: usize, word: &[u8], state: &mut State) -> Result<usize, JsonError> {

@@ -642,12 +642,14 @@ fn sites(body: &str, decoding: bool) -> Vec<(Seen, Vec<String>)> {
     seen
 }
 
-/// `{"content": <string>}` as (body, start, end) of the string's raw text.
-fn quoted(body: &str) -> (String, usize, usize) {
+/// True when the tokenizer read the JSON inside the string value of `{"content": ...}`.
+fn read_inline(body: &str) -> bool {
     let doc = Document::parse(body.as_bytes()).unwrap();
     let tok = doc.tape[2];
     assert!(!tok.is_container() && !tok.is_key(), "{body}");
-    (body.to_owned(), tok.start(), tok.end())
+    doc.quoted
+        .iter()
+        .any(|(start, _)| *start as usize == tok.start())
 }
 
 #[test]
@@ -665,11 +667,9 @@ fn json_in_strings_is_tokenized_escaped_when_its_strings_hold_no_escape() {
         " \n [\"a\", {}] \n ".to_owned(),
         "{\"a\":[[[\"b\"]]]}".to_owned(),
     ];
-    let mut tape = Vec::new();
     for inner in &accepted {
-        let (body, start, end) = quoted(&serde_json::json!({ "content": inner }).to_string());
         assert!(
-            tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
+            read_inline(&serde_json::json!({ "content": inner }).to_string()),
             "{inner}"
         );
     }
@@ -691,9 +691,8 @@ fn json_in_strings_is_tokenized_escaped_when_its_strings_hold_no_escape() {
         format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1)),
     ];
     for inner in &refused {
-        let (body, start, end) = quoted(&serde_json::json!({ "content": inner }).to_string());
         assert!(
-            !tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
+            !read_inline(&serde_json::json!({ "content": inner }).to_string()),
             "{inner}"
         );
     }
@@ -704,10 +703,29 @@ fn json_in_strings_is_tokenized_escaped_when_its_strings_hold_no_escape() {
         r#"{"content":"\u005b1]"}"#,
         r#"{"content":"[1,\/ 2]"}"#,
     ] {
-        let (body, start, end) = quoted(raw);
+        assert!(!read_inline(raw), "{raw}");
+    }
+}
+
+#[test]
+fn a_string_read_with_its_json_is_still_a_valid_string() {
+    // What the outer string must not hold, wherever the inner document is.
+    let bad: [&[u8]; 8] = [
+        b"{\"content\":\"[\\\"a\x01\\\"]\"}",
+        b"{\"content\":\"[1,\n2]\"}",
+        b"{\"content\":\"[1,\t2]\"}",
+        b"{\"content\":\"[1]\x1f\"}",
+        b"{\"content\":\"[1]",
+        b"{\"content\":\"[\\\"a\\\"]",
+        b"{\"content\":\"[1]\\\"}",
+        b"{\"content\":\"[1] \\q\"}",
+    ];
+    for body in bad {
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_err());
         assert!(
-            !tape::tokenize_quoted(&body, start, end, MAX_DEPTH, &mut tape),
-            "{raw}"
+            Document::parse(body).is_err(),
+            "{}",
+            String::from_utf8_lossy(body)
         );
     }
 }
@@ -773,5 +791,27 @@ proptest! {
             body = body.replace('/', "\\/");
         }
         prop_assert_eq!(sites(&body, false), sites(&body, true));
+    }
+
+    /// A body holding JSON in a string, with one byte changed anywhere, is a document
+    /// exactly when serde_json says it is JSON (the string is validated as it is read).
+    #[test]
+    fn mutated_bodies_are_valid_exactly_when_serde_json_says_so(
+        inner in inner_json(),
+        pretty in any::<bool>(),
+        at in any::<prop::sample::Index>(),
+        byte in prop::sample::select(vec![b'"', b'\\', b'\n', b'\t', 0x01, b' ', b'{', b']', b',', b':', b'n', b'u', b'/', b'x', b'1']),
+    ) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&inner).unwrap()
+        } else {
+            serde_json::to_string(&inner).unwrap()
+        };
+        let mut body = serde_json::json!({"content": text}).to_string().into_bytes();
+        let i = at.index(body.len());
+        body[i] = byte;
+        let ours = Document::parse(&body).is_ok();
+        let theirs = serde_json::from_slice::<serde_json::Value>(&body).is_ok();
+        prop_assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(&body));
     }
 }
