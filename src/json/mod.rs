@@ -10,7 +10,10 @@
 //! decoded text back to raw bytes (a boundary inside an escape widens to the whole escape).
 //! A string value that is itself a JSON object or array (a `tool_result` carrying CLI JSON
 //! output) is walked as a document of its own, up to [`WalkOptions::max_nesting`] levels,
-//! instead of being visited as text; its sites map back through every level.
+//! instead of being visited as text; its sites map back through every level. The usual case,
+//! a document whose own strings hold no escape (only its quotes and line breaks are escaped),
+//! is tokenized in its escaped form by the same pass that validates the enclosing string, and
+//! walked where it is: nothing is decoded. Any other is decoded, then parsed.
 //!
 //! Restoring a JSON response with it: walk with [`Rules::MessagesApi`], leave frozen sites
 //! (thinking, signatures) alone, and in the raw bytes of every other site's [`Site::span`]
