@@ -237,7 +237,9 @@ struct Issuer<'m, S> {
     mapping: Mapping,
     findings: Vec<Finding>,
     spans: Vec<(usize, usize, KindId)>,
-    issued: Vec<String>,
+    /// The placeholders issued, one after the other, and where each is.
+    issued: String,
+    issued_at: Vec<Range<usize>>,
     /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once
     /// (unless another took its slot, or it is long: then the generator's memo answers).
     cache: Memo<(KindId, usize), 1024, 128>,
@@ -255,7 +257,8 @@ impl<'m, S: Scan> Issuer<'m, S> {
             mapping: Mapping::default(),
             findings: Vec::new(),
             spans: Vec::new(),
-            issued: Vec::new(),
+            issued: String::new(),
+            issued_at: Vec::new(),
             cache: Memo::default(),
             edits: Vec::new(),
             known: KnownValues::default(),
@@ -320,9 +323,11 @@ impl<'m, S: Scan> Issuer<'m, S> {
             }
         }
         let label = self.scanner.label(kind);
-        let placeholder = self.placeholders.issue(&mut self.mapping, label, original);
-        let index = self.issued.len();
-        self.issued.push(placeholder);
+        let start = self.issued.len();
+        self.placeholders
+            .issue_into(&mut self.mapping, label, original, &mut self.issued);
+        let index = self.issued_at.len();
+        self.issued_at.push(start..self.issued.len());
         self.cache.put(original.as_bytes(), (kind, index));
         index
     }
@@ -352,7 +357,7 @@ impl<'m, S: Scan> Issuer<'m, S> {
         let body = if self.edits.is_empty() {
             None
         } else {
-            Some(apply(body, &self.edits, &self.issued))
+            Some(apply(body, &self.edits, &self.issued, &self.issued_at))
         };
         Masked {
             body,
@@ -485,11 +490,14 @@ fn sanitize(text: &str, findings: &[Finding], spans: &mut Vec<(usize, usize, Kin
 }
 
 /// Copies `body` with each edit's span replaced by its placeholder, in one pass.
-fn apply(body: &[u8], edits: &[Edit], issued: &[String]) -> Vec<u8> {
-    let grow: usize = edits
-        .iter()
-        .map(|e| issued.get(e.placeholder).map_or(0, String::len))
-        .sum();
+fn apply(body: &[u8], edits: &[Edit], issued: &str, issued_at: &[Range<usize>]) -> Vec<u8> {
+    let placeholder = |e: &Edit| {
+        issued_at
+            .get(e.placeholder)
+            .and_then(|at| issued.get(at.clone()))
+            .unwrap_or_default()
+    };
+    let grow: usize = edits.iter().map(|e| placeholder(e).len()).sum();
     let mut out = Vec::with_capacity(body.len() + grow);
     let mut done = 0;
     for e in edits {
@@ -497,12 +505,7 @@ fn apply(body: &[u8], edits: &[Edit], issued: &[String]) -> Vec<u8> {
         // stay replaced rather than being copied again.
         let start = e.start.max(done);
         out.extend_from_slice(body.get(done..start).unwrap_or_default());
-        out.extend_from_slice(
-            issued
-                .get(e.placeholder)
-                .map_or("", String::as_str)
-                .as_bytes(),
-        );
+        out.extend_from_slice(placeholder(e).as_bytes());
         done = e.end.max(done);
     }
     out.extend_from_slice(body.get(done..).unwrap_or_default());

@@ -199,6 +199,20 @@ impl Placeholders {
     /// already holds the derived placeholder in this mapping (a hash collision), a further
     /// round is derived, so two originals never share a placeholder.
     pub fn issue(&self, mapping: &mut Mapping, label: &str, original: &str) -> String {
+        let mut out = String::new();
+        self.issue_into(mapping, label, original, &mut out);
+        out
+    }
+
+    /// [`Placeholders::issue`], appending the placeholder to `out` (one allocation less per
+    /// identifier: a body issues thousands).
+    pub(crate) fn issue_into(
+        &self,
+        mapping: &mut Mapping,
+        label: &str,
+        original: &str,
+        out: &mut String,
+    ) {
         let mut round = 0;
         loop {
             let candidate = if round == 0 {
@@ -209,17 +223,20 @@ impl Placeholders {
             // One lookup decides and inserts: this runs once per identifier of a body.
             match mapping.entries.entry(candidate) {
                 Entry::Vacant(slot) => {
-                    let candidate = slot.key().clone();
                     note_new(
                         &mut mapping.lengths,
                         &mut mapping.escaped_originals,
-                        candidate.len(),
+                        slot.key().len(),
                         original,
                     );
+                    out.push_str(slot.key());
                     slot.insert(original.to_owned());
-                    return candidate;
+                    return;
                 }
-                Entry::Occupied(held) if held.get() == original => return held.key().clone(),
+                Entry::Occupied(held) if held.get() == original => {
+                    out.push_str(held.key());
+                    return;
+                }
                 Entry::Occupied(_) => {
                     mapping.collisions += 1;
                     round += 1;
