@@ -41,7 +41,7 @@ use std::ops::Range;
 
 use memchr::{memchr2, memchr2_iter};
 
-use crate::json::decode_literal;
+use crate::json::{decode_literal, is_literal};
 use crate::placeholder::{Mapping, PREFIX};
 use crate::restore::{json_escape_into, restore_into, Escape, RestoreStats, StreamRestorer};
 
@@ -356,18 +356,21 @@ impl SseRestorer {
             .any(|b| b.index == index && b.restorer.pending() > 0);
         self.decoded.clear();
         let (escaped, may_hold) = scan_delta(inner);
-        if escaped && decode_literal(encoded, &mut self.decoded).is_none() {
-            self.malformed += 1;
-            out.extend_from_slice(raw);
-            return;
-        }
         if !held && !may_hold {
-            // Nothing to restore or hold back: the common case, kept cheap.
+            // Nothing to restore or hold back: the common case, kept cheap (checked, not
+            // decoded).
+            if escaped && !is_literal(encoded) {
+                self.malformed += 1;
+            }
             out.extend_from_slice(raw);
             return;
         }
         if !escaped {
             self.decoded.extend_from_slice(inner);
+        } else if decode_literal(encoded, &mut self.decoded).is_none() {
+            self.malformed += 1;
+            out.extend_from_slice(raw);
+            return;
         }
         // A string value never holds a raw line break, so it lies within one data line.
         let Some(span) = raw_span(segments, &value) else {

@@ -212,6 +212,17 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
 /// returns `None` (having appended part of it) when `quoted` is not exactly one valid JSON
 /// string: bad quotes, an invalid escape, a control character, invalid UTF-8.
 pub fn decode_literal(quoted: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    read_literal(quoted, |piece| out.extend_from_slice(piece))
+}
+
+/// True when `quoted` is exactly one valid JSON string literal (what [`decode_literal`]
+/// accepts), without decoding it.
+pub fn is_literal(quoted: &[u8]) -> bool {
+    read_literal(quoted, |_| {}).is_some()
+}
+
+/// Reads the literal `quoted`, handing its decoded text to `out` piece by piece.
+fn read_literal(quoted: &[u8], mut out: impl FnMut(&[u8])) -> Option<()> {
     let inner = quoted.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
     let b = std::str::from_utf8(inner).ok()?.as_bytes();
     let mut i = 0;
@@ -221,13 +232,13 @@ pub fn decode_literal(quoted: &[u8], out: &mut Vec<u8>) -> Option<()> {
             .iter()
             .position(|&c| c == b'\\' || c == b'"' || c < 0x20)
             .unwrap_or(rest.len());
-        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+        out(rest.get(..run).unwrap_or_default());
         i += run;
         match b.get(i) {
             None => return Some(()),
             Some(b'\\') => {
                 let (c, len) = read_escape(b, i).ok()?;
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                out(c.encode_utf8(&mut [0; 4]).as_bytes());
                 i += len;
             }
             Some(_) => return None,
@@ -262,6 +273,7 @@ mod tests {
             );
             let want: String = serde_json::from_str(quoted).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), want);
+            assert!(is_literal(quoted.as_bytes()), "{quoted}");
         }
         let bad: [&[u8]; 10] = [
             b"",
@@ -278,6 +290,7 @@ mod tests {
         for quoted in bad {
             assert!(serde_json::from_slice::<String>(quoted).is_err());
             assert_eq!(decode_literal(quoted, &mut Vec::new()), None, "{quoted:?}");
+            assert!(!is_literal(quoted), "{quoted:?}");
         }
     }
 

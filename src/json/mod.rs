@@ -48,7 +48,7 @@ mod tape;
 use std::borrow::Cow;
 use std::ops::Range;
 
-pub use escape::{decode_into, decode_literal, EscapeMap};
+pub use escape::{decode_into, decode_literal, is_literal, EscapeMap};
 pub use rules::{member_mode, Mode, Rules};
 pub use tape::MAX_LEN;
 
