@@ -240,7 +240,7 @@ struct Issuer<'m, S> {
     /// The placeholders issued, one after the other, and where each is.
     issued: String,
     issued_at: Vec<Range<usize>>,
-    /// Original -> (kind, index in `issued`): an identifier repeated in a body is hashed once
+    /// Original -> (kind, index in `issued_at`): an identifier repeated in a body is hashed once
     /// (unless another took its slot, or it is long: then the generator's memo answers).
     cache: Memo<(KindId, usize), 1024, 128>,
     edits: Vec<Edit>,

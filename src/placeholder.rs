@@ -96,8 +96,9 @@ impl Clone for Placeholders {
     }
 }
 
-/// Placeholders derived lately (round 0 only), by `label \0 original`, in a direct-mapped
-/// memo: bounded, and a crafted body can only make it forget (then the hash is computed).
+/// Placeholders derived lately (round 0 only), by `label \0 original`, in a memo of two
+/// slots per key: bounded, and a crafted body can only make it forget (then the hash is
+/// computed again).
 #[derive(Default)]
 struct Recent {
     memo: Memo<String, { Recent::SLOTS }, { Recent::MAX_KEY }>,
