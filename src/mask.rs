@@ -190,6 +190,7 @@ impl<S: Scan> Masker<S> {
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
+                issuer.visited.reserve(doc.strings_hint());
                 doc.walk(WalkOptions::default(), &mut issuer);
                 if issuer.needs_second_pass(body) {
                     let mut again = Rescan::new(&mut issuer);

@@ -211,7 +211,7 @@ impl<'a> Document<'a> {
 
     /// Like [`Document::parse_str`], reusing `tape`'s allocation (given back on error).
     fn parse_with(text: &'a str, mut tape: Vec<Tok>) -> Result<Self, (JsonError, Vec<Tok>)> {
-        let mut quoted = Vec::new();
+        let mut quoted = tape::Quoted::default();
         match tape::tokenize(text, MAX_DEPTH, &mut tape, &mut quoted) {
             Ok(()) => Ok(Document { text, tape, quoted }),
             Err(e) => Err((e, tape)),
@@ -221,6 +221,19 @@ impl<'a> Document<'a> {
     /// The document's text.
     pub fn text(&self) -> &'a str {
         self.text
+    }
+
+    /// About how many strings a walk visits (exactly, unless strings hold JSON that must be
+    /// decoded to be read): to size what a visitor keeps per string.
+    pub fn strings_hint(&self) -> usize {
+        let count = |tape: &[Tok]| tape.iter().filter(|t| !t.is_container()).count();
+        count(&self.tape)
+            + self
+                .quoted
+                .docs
+                .iter()
+                .map(|(_, t)| count(t))
+                .sum::<usize>()
     }
 
     /// Visits every string in document order.
@@ -464,14 +477,15 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             // it is walked where it is, with raw offsets, and nothing is decoded.
             // The tokenizer read it already (see `tape::Inline`).
             let start = tok.start() as u32;
-            if let Ok(k) = doc.quoted.binary_search_by_key(&start, |(s, _)| *s) {
+            let docs = &doc.quoted.docs;
+            if let Ok(k) = docs.binary_search_by_key(&start, |(s, _)| *s) {
                 let mut tape = self.tapes.pop().unwrap_or_default();
                 tape.clear();
-                tape.extend_from_slice(doc.quoted.get(k).map_or(&[][..], |(_, t)| t));
+                tape.extend_from_slice(docs.get(k).map_or(&[][..], |(_, t)| t));
                 let inner = Document {
                     text: doc.text,
                     tape,
-                    quoted: Vec::new(),
+                    quoted: tape::Quoted::default(),
                 };
                 self.document(&inner, level, nesting + 1, inner_ctx);
                 self.tapes.push(inner.tape);

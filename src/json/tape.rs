@@ -51,9 +51,15 @@ enum State {
     AfterValue,
 }
 
-/// JSON documents found inside string values while tokenizing, by the raw offset where
-/// their string starts: (offset, the document's tape, with offsets in the whole text).
-pub(crate) type Quoted = Vec<(u32, Vec<Tok>)>;
+/// JSON documents found inside string values while tokenizing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Quoted {
+    /// By the raw offset where their string starts: (offset, the document's tape, with
+    /// offsets in the whole text).
+    pub(crate) docs: Vec<(u32, Vec<Tok>)>,
+    /// The tape being read, reused from one string to the next.
+    scratch: Vec<Tok>,
+}
 
 /// How the tokenized text spells whitespace and strings: as JSON does ([`Plain`]), or as the
 /// raw content of a JSON string that holds a JSON document ([`Inline`]).
@@ -106,8 +112,9 @@ impl Spelling for Plain {
         let start = at + 1;
         let first = Inline::skip_ws(b, start);
         if matches!(b.get(first), Some(b'{' | b'[')) {
-            let mut inner = Vec::new();
-            if let Ok(end) = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted) {
+            let mut inner = std::mem::take(&mut quoted.scratch);
+            let read = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted);
+            if let Ok(end) = read {
                 let content = b.get(start..end).unwrap_or_default();
                 let flags = if memchr::memchr(b'\\', content).is_some() {
                     ESCAPED
@@ -118,9 +125,11 @@ impl Spelling for Plain {
                     start: start as u32,
                     end: end as u32 | flags,
                 });
-                quoted.push((start as u32, inner));
+                quoted.docs.push((start as u32, inner.as_slice().to_vec()));
+                quoted.scratch = inner;
                 return Ok(end + 1);
             }
+            quoted.scratch = inner;
         }
         string(b, at, 0, tape)
     }
@@ -183,7 +192,7 @@ pub(crate) fn tokenize(
             max: MAX_LEN - 1,
         });
     }
-    quoted.clear();
+    quoted.docs.clear();
     tokenize_from::<Plain>(b, 0, max_depth, tape, quoted).map(|_| ())
 }
 

@@ -648,6 +648,7 @@ fn read_inline(body: &str) -> bool {
     let tok = doc.tape[2];
     assert!(!tok.is_container() && !tok.is_key(), "{body}");
     doc.quoted
+        .docs
         .iter()
         .any(|(start, _)| *start as usize == tok.start())
 }
