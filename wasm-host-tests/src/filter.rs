@@ -101,6 +101,10 @@ impl Filter {
     fn build(name: &str, bytes: &[u8], fuel: bool, disk: Option<&Path>) -> Result<Self, HostError> {
         let mut config = Config::new();
         config.consume_fuel(fuel);
+        if std::env::var_os("WASM_HOST_PERFMAP").is_some() {
+            // For `perf record`: JIT code named in /tmp/perf-<pid>.map (docs/WASM-HOST.md).
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| HostError::Compile(e.to_string()))?;
         let module = match disk {
             Some(dir) => compile_with_disk_cache(&engine, bytes, dir)?,
