@@ -15,11 +15,9 @@ struct Seen {
     raw: String,
 }
 
-fn walk_with(body: &str, options: WalkOptions) -> Vec<Seen> {
-    let doc = Document::parse(body.as_bytes()).unwrap();
-    let mut seen = Vec::new();
-    doc.walk(options, &mut |s: &Site<'_>| {
-        seen.push(Seen {
+impl Seen {
+    fn of(s: &Site<'_>, body: &str) -> Seen {
+        Seen {
             role: s.role,
             key: s.key.map(str::to_owned),
             ty: s.object_type.map(str::to_owned),
@@ -27,8 +25,14 @@ fn walk_with(body: &str, options: WalkOptions) -> Vec<Seen> {
             frozen: s.frozen(),
             nesting: s.nesting,
             raw: body[s.span()].to_owned(),
-        })
-    });
+        }
+    }
+}
+
+fn walk_with(body: &str, options: WalkOptions) -> Vec<Seen> {
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    doc.walk(options, &mut |s: &Site<'_>| seen.push(Seen::of(s, body)));
     seen
 }
 
@@ -623,16 +627,7 @@ fn sites(body: &str, decoding: bool) -> Vec<(Seen, Vec<String>)> {
         if s.in_place() {
             assert_eq!(&body[s.span()], s.text);
         }
-        let site = Seen {
-            role: s.role,
-            key: s.key.map(str::to_owned),
-            ty: s.object_type.map(str::to_owned),
-            text: s.text.to_owned(),
-            frozen: s.frozen(),
-            nesting: s.nesting,
-            raw: body[s.span()].to_owned(),
-        };
-        seen.push((site, subs));
+        seen.push((Seen::of(s, body), subs));
     };
     if decoding {
         doc.walk_decoding(WalkOptions::default(), &mut visit);
