@@ -186,7 +186,7 @@ impl<S: Scan> Masker<S> {
                 max: self.max_body_bytes,
             });
         }
-        let mut issuer = Issuer::new(&self.scanner, &self.placeholders);
+        let mut issuer = Issuer::new(&self.scanner, &self.placeholders, body.len());
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
@@ -234,6 +234,8 @@ struct Visited {
 /// Scans texts, issues placeholders and records the edits, in body order.
 struct Issuer<'m, S> {
     scanner: &'m S,
+    /// Length of the body: sizes what the first identifier allocates.
+    body_len: usize,
     placeholders: &'m Placeholders,
     mapping: Mapping,
     findings: Vec<Finding>,
@@ -251,8 +253,9 @@ struct Issuer<'m, S> {
 }
 
 impl<'m, S: Scan> Issuer<'m, S> {
-    fn new(scanner: &'m S, placeholders: &'m Placeholders) -> Self {
+    fn new(scanner: &'m S, placeholders: &'m Placeholders, body_len: usize) -> Self {
         Issuer {
+            body_len,
             scanner,
             placeholders,
             mapping: Mapping::default(),
@@ -322,6 +325,11 @@ impl<'m, S: Scan> Issuer<'m, S> {
             if k == kind {
                 return index;
             }
+        }
+        if self.issued_at.is_empty() {
+            // Sized for about one identifier per KiB of body on the first one: growing a
+            // map of thousands rehashes every entry several times.
+            self.mapping.reserve(self.body_len / 1024);
         }
         let label = self.scanner.label(kind);
         let start = self.issued.len();

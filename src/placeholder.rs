@@ -331,6 +331,11 @@ impl Mapping {
         self.entries.insert(placeholder, original);
     }
 
+    /// Makes room for `additional` more entries.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
