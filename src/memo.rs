@@ -1,8 +1,9 @@
-//! A small direct-mapped memo from short byte strings to what was worked out about them. A
-//! body repeats a few dozen keys and short values thousands of times (every object of CLI
-//! output has its `InstanceId`, `"State": "running"`); remembering them per body saves
-//! redoing the same work. Two strings that share a slot only cost a recomputation, so a
-//! crafted body can make the memo useless but never wrong.
+//! A small bounded memo from short byte strings to what was worked out about them, each key
+//! in one of two slots. A body repeats a few dozen keys and short values thousands of times
+//! (every object of CLI output has its `InstanceId`, `"State": "running"`), and a
+//! conversation resends the identifiers of its earlier turns: remembering them saves redoing
+//! the same work. Keys that crowd each other out only cost a recomputation, so a crafted
+//! body can make the memo useless but never wrong.
 
 /// A remembered key: its hash, and where its bytes are in the arena.
 #[derive(Clone, Copy)]
@@ -116,6 +117,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 impl<V: Clone, const SLOTS: usize, const MAX: usize> Memo<V, SLOTS, MAX> {
     const ARENA: usize = SLOTS * MAX;
 
+    /// Slot indexes are hashes masked to the table's size.
+    const POWER_OF_TWO: () = assert!(SLOTS.is_power_of_two(), "SLOTS must be a power of two");
+
     fn index(&self, hash: u32) -> usize {
         hash as usize & self.slots.len().wrapping_sub(1)
     }
@@ -161,6 +165,7 @@ impl<V: Clone, const SLOTS: usize, const MAX: usize> Memo<V, SLOTS, MAX> {
 
     /// Twice the slots, every key moved to one of its new two.
     fn grow(&mut self) {
+        let () = Self::POWER_OF_TWO;
         let len = (self.slots.len() * 2).clamp(FIRST_SLOTS.min(SLOTS), SLOTS);
         let old = std::mem::replace(&mut self.slots, vec![None; len]);
         self.filled = 0;

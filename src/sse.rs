@@ -334,15 +334,8 @@ impl SseRestorer {
 
     /// Restores the text of a `text_delta` / `input_json_delta` through its block's restorer.
     fn delta(&mut self, mapping: &Mapping, delta: Delta<'_>, complete: bool, out: &mut Vec<u8>) {
-        let Delta {
-            raw,
-            data,
-            segments,
-            index,
-            kind,
-            value,
-        } = delta;
-        let Some(encoded) = data.get(value.clone()) else {
+        let (raw, index, kind) = (delta.raw, delta.index, delta.kind);
+        let Some(encoded) = delta.data.get(delta.value.clone()) else {
             self.malformed += 1;
             out.extend_from_slice(raw);
             return;
@@ -373,7 +366,7 @@ impl SseRestorer {
             return;
         }
         // A string value never holds a raw line break, so it lies within one data line.
-        let Some(span) = raw_span(segments, &value) else {
+        let Some(span) = raw_span(delta.segments, &delta.value) else {
             self.malformed += 1;
             out.extend_from_slice(raw);
             return;
@@ -517,16 +510,10 @@ fn compact_delta_event(rest: &[u8]) -> Option<(usize, Segment, Action)> {
     Some((EVENT.len() + len + 2, segment, action))
 }
 
-/// False when the raw (still escaped) text of a delta can neither hold a placeholder nor end
-/// with the start of one, so its block's restorer would pass it unchanged. Placeholder bytes
-/// are never escaped by JSON encoders; a `\u` escape could still spell one, so it counts.
-#[cfg(test)]
-fn may_hold_placeholder(raw: &[u8]) -> bool {
-    scan_delta(raw).1
-}
-
-/// Whether the raw text of a delta holds an escape, and [`may_hold_placeholder`], in one
-/// pass.
+/// Whether the raw (still escaped) text of a delta holds an escape, and whether it may hold
+/// a placeholder or end with the start of one (else its block's restorer would pass it
+/// unchanged), in one pass. Placeholder bytes are never escaped by JSON encoders; a `\u`
+/// escape could still spell one, so it counts.
 fn scan_delta(raw: &[u8]) -> (bool, bool) {
     let (mut escaped, mut may_hold) = (false, false);
     for i in memchr2_iter(b'A', b'\\', raw) {

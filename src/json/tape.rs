@@ -68,21 +68,12 @@ trait Spelling {
     const QUOTE: u8;
     /// The byte the document ends at (`None`: the end of the text).
     const END: Option<u8>;
+    /// String values may hold a document read with them (see [`quoted_value`]).
+    const NESTS: bool;
     /// The offset of the first byte at or after `i` that is not whitespace.
     fn skip_ws(b: &[u8], i: usize) -> usize;
     /// Records the string that starts at `at`; returns the offset past its end.
     fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError>;
-    /// Records the string value that starts at `at` (and the document it holds, if any).
-    fn value(
-        b: &[u8],
-        at: usize,
-        max_depth: usize,
-        tape: &mut Vec<Tok>,
-        quoted: &mut Quoted,
-    ) -> Result<usize, JsonError> {
-        let _ = (max_depth, quoted);
-        Self::string(b, at, 0, tape)
-    }
 }
 
 /// JSON as it is.
@@ -91,6 +82,7 @@ struct Plain;
 impl Spelling for Plain {
     const QUOTE: u8 = b'"';
     const END: Option<u8> = None;
+    const NESTS: bool = true;
     #[inline]
     fn skip_ws(b: &[u8], i: usize) -> usize {
         skip_ws(b, i)
@@ -99,40 +91,41 @@ impl Spelling for Plain {
     fn string(b: &[u8], at: usize, flags: u32, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
         string(b, at, flags, tape)
     }
-    /// A value that holds a JSON object or array in the simple spelling [`Inline`] reads is
-    /// tokenized in the same pass, which also validates the string; anything else is read
-    /// as a string.
-    fn value(
-        b: &[u8],
-        at: usize,
-        max_depth: usize,
-        tape: &mut Vec<Tok>,
-        quoted: &mut Quoted,
-    ) -> Result<usize, JsonError> {
-        let start = at + 1;
-        let first = Inline::skip_ws(b, start);
-        if matches!(b.get(first), Some(b'{' | b'[')) {
-            let mut inner = std::mem::take(&mut quoted.scratch);
-            let read = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted);
-            if let Ok(end) = read {
-                let content = b.get(start..end).unwrap_or_default();
-                let flags = if memchr::memchr(b'\\', content).is_some() {
-                    ESCAPED
-                } else {
-                    0
-                };
-                tape.push(Tok {
-                    start: start as u32,
-                    end: end as u32 | flags,
-                });
-                quoted.docs.push((start as u32, inner.as_slice().to_vec()));
-                quoted.scratch = inner;
-                return Ok(end + 1);
-            }
+}
+
+/// Records the string value that starts at `at`. A value that holds a JSON object or array in
+/// the simple spelling [`Inline`] reads is tokenized in the same pass, which also validates
+/// the string; anything else is read as a string.
+fn quoted_value(
+    b: &[u8],
+    at: usize,
+    max_depth: usize,
+    tape: &mut Vec<Tok>,
+    quoted: &mut Quoted,
+) -> Result<usize, JsonError> {
+    let start = at + 1;
+    let first = Inline::skip_ws(b, start);
+    if matches!(b.get(first), Some(b'{' | b'[')) {
+        let mut inner = std::mem::take(&mut quoted.scratch);
+        let read = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted);
+        if let Ok(end) = read {
+            let content = b.get(start..end).unwrap_or_default();
+            let flags = if memchr::memchr(b'\\', content).is_some() {
+                ESCAPED
+            } else {
+                0
+            };
+            tape.push(Tok {
+                start: start as u32,
+                end: end as u32 | flags,
+            });
+            quoted.docs.push((start as u32, inner.as_slice().to_vec()));
             quoted.scratch = inner;
+            return Ok(end + 1);
         }
-        string(b, at, 0, tape)
+        quoted.scratch = inner;
     }
+    string(b, at, 0, tape)
 }
 
 /// A JSON document written inside a JSON string (a `tool_result` holding CLI output), read
@@ -147,6 +140,7 @@ struct Inline;
 impl Spelling for Inline {
     const QUOTE: u8 = b'\\';
     const END: Option<u8> = Some(b'"');
+    const NESTS: bool = false;
     #[inline]
     fn skip_ws(b: &[u8], mut i: usize) -> usize {
         loop {
@@ -234,7 +228,11 @@ fn tokenize_from<S: Spelling>(
                     i += 1;
                 }
                 Some(q) if q == S::QUOTE => {
-                    i = S::value(b, i, max_depth, tape, quoted)?;
+                    i = if S::NESTS {
+                        quoted_value(b, i, max_depth, tape, quoted)?
+                    } else {
+                        S::string(b, i, 0, tape)?
+                    };
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
