@@ -1,5 +1,6 @@
-//! The single left-to-right pass: a 256-entry class table finds the few bytes that can
-//! anchor an identifier (`-`, `:`, `.`, `=`, `/`, `_`, and `A`/`I`/`F` at a word start);
+//! The single left-to-right pass finds the few bytes that can anchor an identifier (`-`,
+//! `:`, `.`, `=`, `/`, `_`, and `A`/`I`/`F` at a word start), sixteen bytes at a time with
+//! comparisons the compiler turns into vector instructions, and a 256-entry table classifies each;
 //! each anchor runs a hand-written matcher, and a match resumes the pass after its end, so
 //! no rule runs inside an identifier already found. Digits are not anchors (they are too
 //! common): addresses anchor on their dots, accounts on the key or label before them.
@@ -37,16 +38,33 @@ fn class(c: u8) -> u8 {
     CLASS[usize::from(c)]
 }
 
-/// 1 for anchor bytes, 0 otherwise.
-const IS_ANCHOR: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = (CLASS[c] != NONE) as u8;
-        c += 1;
+/// True for the anchor bytes of [`CLASS`], with comparisons rather than the table: a loop of
+/// these over a block compiles to vector instructions (SSE2 natively, simd128 in wasm).
+#[inline(always)]
+fn is_anchor(c: u8) -> bool {
+    // `-`, `.` and `/` are consecutive.
+    (c.wrapping_sub(b'-') < 3)
+        | (c == b':')
+        | (c == b'=')
+        | (c == b'_')
+        | (c == b'A')
+        | (c == b'F')
+        | (c == b'I')
+}
+
+/// The anchor bytes of a 16-byte block, as bits (bit k for byte k).
+#[inline(always)]
+fn anchor_bits(block: &[u8; 16]) -> u32 {
+    let mut flags = [0u8; 16];
+    for (f, &c) in flags.iter_mut().zip(block) {
+        *f = u8::from(is_anchor(c));
     }
-    t
-};
+    let flags = u128::from_le_bytes(flags);
+    // Eight 0/1 bytes to eight bits: the multiply moves byte k's bit to bit 56 + k, and no
+    // two partial products meet, so nothing carries.
+    let gather = |x: u64| (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+    gather(flags as u64) | gather((flags >> 64) as u64) << 8
+}
 
 /// Cheap necessary conditions of each matcher, checked before leaving the search loop: most
 /// anchors (sentence dots, hyphens between words, JSON colons after unrelated keys) stop
@@ -80,32 +98,41 @@ fn worth(b: &[u8], p: usize) -> bool {
 }
 
 /// Position of the first anchor byte at or after `from` that is [`worth`] a matcher (or
-/// `b.len()`). Eight table lookups per step folded into a bit mask keep the loop to one
-/// branch without SIMD, which wasm32 lacks.
+/// `b.len()`). Sixteen bytes at a time: their anchors as a bit mask, then only those bytes.
 #[inline(never)]
 fn next_anchor(b: &[u8], from: usize) -> usize {
-    let rest = b.get(from..).unwrap_or(&[]);
-    let mut chunks = rest.chunks_exact(8);
-    let mut off = from;
-    let t = |c: u8| IS_ANCHOR[usize::from(c)];
-    for chunk in &mut chunks {
-        if let Ok([c0, c1, c2, c3, c4, c5, c6, c7]) = <[u8; 8]>::try_from(chunk) {
-            if t(c0) | t(c1) | t(c2) | t(c3) | t(c4) | t(c5) | t(c6) | t(c7) != 0 {
-                for (k, c) in chunk.iter().enumerate() {
-                    if t(*c) != 0 && worth(b, off + k) {
-                        return off + k;
-                    }
-                }
+    // The first anchor of `bits` (byte k at `base + k`) that is worth a matcher.
+    let first_worth = |mut bits: u32, base: usize| {
+        while bits != 0 {
+            let p = base + bits.trailing_zeros() as usize;
+            if worth(b, p) {
+                return Some(p);
             }
+            bits &= bits - 1;
         }
-        off += 8;
+        None
+    };
+    let mut off = from;
+    while let Some(Ok(block)) = b.get(off..off + 16).map(<[u8; 16]>::try_from) {
+        if let Some(p) = first_worth(anchor_bits(&block), off) {
+            return p;
+        }
+        off += 16;
     }
-    let tail = chunks.remainder();
-    off + tail
-        .iter()
-        .enumerate()
-        .position(|(k, c)| class(*c) != NONE && worth(b, off + k))
-        .unwrap_or(tail.len())
+    let end = b.len();
+    if off >= end {
+        return end.max(from);
+    }
+    match end
+        .checked_sub(16)
+        .and_then(|last| Some((last, <[u8; 16]>::try_from(b.get(last..)?).ok()?)))
+    {
+        // The last 16 bytes, without those already looked at.
+        Some((last, block)) => first_worth(anchor_bits(&block) >> (off - last), off),
+        // A text shorter than 16 bytes: byte by byte.
+        None => (off..end).find(|&p| class(at(b, p)) != NONE && worth(b, p)),
+    }
+    .unwrap_or(end)
 }
 
 /// Texts shorter than this are searched with plain loops: most strings of a body are keys,
@@ -426,4 +453,47 @@ impl Detector {
 
 fn ip_free(s: &[u8]) -> bool {
     !all(s, |c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What [`next_anchor`] must find: the first byte of [`CLASS`] worth a matcher.
+    fn next_anchor_bytewise(b: &[u8], from: usize) -> usize {
+        (from..b.len())
+            .find(|&p| class(at(b, p)) != NONE && worth(b, p))
+            .unwrap_or(b.len().max(from))
+    }
+
+    #[test]
+    fn the_vector_test_of_anchors_is_the_class_table() {
+        for c in 0..=u8::MAX {
+            assert_eq!(is_anchor(c), class(c) != NONE, "byte {c:#04x}");
+            let mut block = [b' '; 16];
+            for k in 0..16 {
+                block[k] = c;
+                let want = if class(c) != NONE { 1 << k } else { 0 };
+                assert_eq!(anchor_bits(&block), want, "byte {c:#04x} at {k}");
+                block[k] = b' ';
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Texts of anchors, near misses and filler, of every length around the block size,
+        /// searched from every offset.
+        #[test]
+        fn next_anchor_finds_what_a_bytewise_search_finds(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"-.:=/_AIFKS3aes0123 xc\xc3\xa9".to_vec()), 0..70),
+        ) {
+            for from in 0..=text.len() + 1 {
+                prop_assert_eq!(next_anchor(&text, from), next_anchor_bytewise(&text, from));
+            }
+        }
+    }
 }
