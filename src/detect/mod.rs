@@ -279,6 +279,19 @@ impl Detector {
         if known.known_clean(text, key) {
             return;
         }
+        self.scan_unknown(text, key, known, out);
+    }
+
+    /// [`Detector::scan_known`] of a text not known to be clean (kept out of line: most
+    /// texts of a body are known).
+    #[inline(never)]
+    fn scan_unknown(
+        &self,
+        text: &str,
+        key: Option<KeyInfo>,
+        known: &mut KnownValues,
+        out: &mut Vec<Finding>,
+    ) {
         let (base, known_before) = (out.len(), known.len());
         let mut sink = Sink {
             out,

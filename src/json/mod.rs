@@ -158,7 +158,16 @@ impl Site<'_> {
 
     /// The raw bytes of the body that `text[range]` comes from, through every level of
     /// escaping. Boundaries inside an escape widen to cover it.
+    #[inline]
     pub fn raw_span(&self, range: Range<usize>) -> Range<usize> {
+        if self.in_place() {
+            return self.start + range.start..self.start + range.end;
+        }
+        self.mapped_span(range)
+    }
+
+    /// [`Site::raw_span`] through escape maps.
+    fn mapped_span(&self, range: Range<usize>) -> Range<usize> {
         let (mut start, mut end) = match self.map {
             Some(map) => (map.start(range.start), map.end(range.end)),
             None => (range.start, range.end),
@@ -176,11 +185,13 @@ impl Site<'_> {
 
     /// True when `text` is the body's bytes at [`Site::span`] (no escape at any level, or a
     /// raw walk).
+    #[inline]
     pub fn in_place(&self) -> bool {
         self.map.is_none() && self.level.is_none()
     }
 
     /// The raw bytes of the whole string in the body, quotes excluded.
+    #[inline]
     pub fn span(&self) -> Range<usize> {
         self.raw_span(0..self.text.len())
     }
@@ -439,6 +450,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         }
     }
 
+    #[inline]
     fn string(
         &mut self,
         doc: &Document<'_>,
@@ -466,6 +478,13 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             self.visitor.visit(&site);
             return;
         }
+        self.escaped_string(doc, site, tok, ctx);
+    }
+
+    /// A string with escapes: JSON inside it is walked, any other text is decoded.
+    #[inline(never)]
+    fn escaped_string(&mut self, doc: &Document<'_>, site: Site<'_>, tok: Tok, ctx: Ctx<'_>) {
+        let (raw, role, level, nesting) = (site.text, site.role, site.level, site.nesting);
         let inner_ctx = Ctx {
             mode: Mode::Free,
             key: ctx.key,
