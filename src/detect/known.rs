@@ -128,9 +128,14 @@ impl KnownValues {
         }
     }
 
+    /// False when no known value fits in a text of `len` bytes.
+    pub(crate) fn may_fit(&self, len: usize) -> bool {
+        !self.values.is_empty() && len >= self.shortest
+    }
+
     /// Appends every bare occurrence of a known value in `text`.
     pub(crate) fn find_bare(&mut self, text: &str, out: &mut Vec<Finding>) {
-        if self.values.is_empty() || text.len() < self.shortest {
+        if !self.may_fit(text.len()) {
             return;
         }
         if text.len() < SHORT {

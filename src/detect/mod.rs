@@ -276,7 +276,9 @@ impl Detector {
         out: &mut Vec<Finding>,
     ) {
         let key = key.map(|k| known.key_info(k));
-        if known.known_clean(text, key) {
+        if (!known.may_fit(text.len()) && self.plainly_clean(text, key))
+            || known.known_clean(text, key)
+        {
             return;
         }
         self.scan_unknown(text, key, known, out);

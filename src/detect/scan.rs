@@ -55,9 +55,16 @@ fn is_anchor(c: u8) -> bool {
 /// The anchor bytes of a 16-byte block, as bits (bit k for byte k).
 #[inline(always)]
 fn anchor_bits(block: &[u8; 16]) -> u32 {
+    block_bits(block, is_anchor)
+}
+
+/// The bytes of a 16-byte block that `test` accepts, as bits (bit k for byte k). `test`
+/// must be branch-free comparisons, for the loop to be vectorized.
+#[inline(always)]
+fn block_bits(block: &[u8; 16], test: impl Fn(u8) -> bool) -> u32 {
     let mut flags = [0u8; 16];
     for (f, &c) in flags.iter_mut().zip(block) {
-        *f = u8::from(is_anchor(c));
+        *f = u8::from(test(c));
     }
     let flags = u128::from_le_bytes(flags);
     // Eight 0/1 bytes to eight bits: the multiply moves byte k's bit to bit 56 + k, and no
@@ -154,6 +161,36 @@ impl Sink<'_> {
 }
 
 impl Detector {
+    /// True when [`Detector::collect`] and the percent-decoding and custom-pattern passes
+    /// find nothing in `text` under `key`, decided without them: a text of at most 16 bytes
+    /// without a `%` or an anchor worth a matcher, under a key without a rule, and no pass
+    /// that needs neither (bare accounts, custom patterns). Known values are the caller's
+    /// to check. Most strings of a body (keys, names, states) are such texts: this answers
+    /// for them in one vector step, cheaper than the memo.
+    #[inline]
+    pub(crate) fn plainly_clean(&self, text: &str, key: Option<KeyInfo>) -> bool {
+        if key.is_some_and(|k| k.rule.is_some()) || !self.custom.is_empty() || self.bare_account_ids
+        {
+            return false;
+        }
+        let b = text.as_bytes();
+        let mut block = [0u8; 16];
+        let Some(head) = block.get_mut(..b.len()) else {
+            return false;
+        };
+        head.copy_from_slice(b);
+        // The anchors and `%`s of the text, zero-padded (zero is neither).
+        let mut bits = block_bits(&block, |c| is_anchor(c) | (c == b'%'));
+        while bits != 0 {
+            let p = bits.trailing_zeros() as usize;
+            if at(b, p) == b'%' || worth(b, p) {
+                return false;
+            }
+            bits &= bits - 1;
+        }
+        true
+    }
+
     /// Appends the candidates of `text` to `sink` (no percent decoding, no known values).
     pub(crate) fn collect(&self, text: &str, key: Option<KeyInfo>, sink: &mut Sink<'_>) {
         let b = text.as_bytes();
@@ -481,8 +518,65 @@ mod tests {
         }
     }
 
+    fn plain(text: &str, key: Option<&str>) -> bool {
+        let d = Detector::new(&crate::detect::DetectorConfig::default()).unwrap();
+        d.plainly_clean(text, key.map(|k| keyed::key_info(k.as_bytes())))
+    }
+
+    #[test]
+    fn short_texts_without_worthy_anchors_are_plainly_clean() {
+        for text in [
+            "",
+            "running",
+            "InstanceId",
+            "t3.micro",
+            "us-west-2b",
+            "web-server",
+        ] {
+            assert!(plain(text, None), "{text:?}");
+            assert!(plain(text, Some("Name")), "{text:?} under Name");
+        }
+        let not = [
+            ("i-0123456789abcdef", None),
+            ("10.0.0.1", None),
+            ("50%", None),
+            ("x86_64", None),
+            ("v2.15.3", None),
+            ("AKIAIOSFODNN7EX", None),
+            ("seventeen bytes!!", None),
+            ("mybucket", Some("Bucket")),
+            ("123456789012", Some("AccountId")),
+        ];
+        for (text, key) in not {
+            assert!(!plain(text, key), "{text:?} under {key:?}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// What the shortcut clears, the passes it skips find nothing in, and learn nothing from.
+        #[test]
+        fn a_plainly_clean_text_holds_nothing(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "i-", "0123", "abcdef", "vpc-", "10.", "0.1", ".", ":", "-", "%", "%3A", "AK",
+                "IA", "arn:", "aws", "s3://", "b", "_", "=", "/", "ec2", ".internal", " ", "é",
+                "i%2D", "01234567",
+            ]), 0..8),
+            key in proptest::sample::select(vec![None, Some("Bucket"), Some("AccountId"),
+                Some("Name"), Some("EngineVersion"), Some("aws_secret_access_key")]),
+        ) {
+            let text: String = pieces.concat();
+            let d = Detector::new(&crate::detect::DetectorConfig::default()).unwrap();
+            let info = key.map(|k| keyed::key_info(k.as_bytes()));
+            if d.plainly_clean(&text, info) {
+                let mut known = crate::detect::KnownValues::default();
+                let mut out = Vec::new();
+                // The whole scan, without the shortcut.
+                d.scan_unknown(&text, info, &mut known, &mut out);
+                prop_assert!(out.is_empty() && known.is_empty(), "{:?} under {:?}", text, key);
+            }
+        }
 
         /// Texts of anchors, near misses and filler, of every length around the block size,
         /// searched from every offset.
