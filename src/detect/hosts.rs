@@ -181,8 +181,10 @@ fn classify_aws(b: &[u8], labels: &[&[u8]], found: &mut Host) {
         }
         return;
     }
-    let service = [
-        (&b"execute-api"[..], APIGW_HOST),
+    // Service labels, first one first: (label, kind), and the first position of each
+    // (found in one pass over the labels).
+    const SERVICES: [(&[u8], KindId); 10] = [
+        (b"execute-api", APIGW_HOST),
         (b"elb", ELB_HOST),
         (b"rds", RDS_HOST),
         (b"cache", CACHE_HOST),
@@ -193,15 +195,21 @@ fn classify_aws(b: &[u8], labels: &[&[u8]], found: &mut Host) {
         (b"eks", EKS_HOST),
         (b"vpce", VPCE_HOST),
     ];
-    for (name, kind) in service {
-        if let Some(k) = pos(name) {
-            if custom_before(k) {
-                found.kind = Some(kind);
-                if kind == APIGW_HOST && first.len() == 10 {
-                    found.learned = Some((found.start, found.start + 10, APIGW));
-                }
-                return;
+    let mut first_at = [usize::MAX; SERVICES.len()];
+    for (k, label) in labels.iter().enumerate() {
+        if let Some(s) = SERVICES.iter().position(|(name, _)| name == label) {
+            if let Some(at) = first_at.get_mut(s).filter(|at| **at == usize::MAX) {
+                *at = k;
             }
+        }
+    }
+    for (&k, &(_, kind)) in first_at.iter().zip(&SERVICES) {
+        if k != usize::MAX && custom_before(k) {
+            found.kind = Some(kind);
+            if kind == APIGW_HOST && first.len() == 10 {
+                found.learned = Some((found.start, found.start + 10, APIGW));
+            }
+            return;
         }
     }
     let mut custom = labels
