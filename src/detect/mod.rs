@@ -170,8 +170,9 @@ pub struct Detector {
     custom: Vec<(regex_lite::Regex, KindId)>,
     bare_account_ids: bool,
     secrets_near_keys: bool,
-    /// `ccount` and `CCOUNT`, built once: a body has thousands of strings to search.
-    account_words: [memchr::memmem::Finder<'static>; 2],
+    /// `ccount` (of `account` and `Account`), built once: a body has thousands of strings to
+    /// search. (`ACCOUNT` is found at its capital, an anchor.)
+    account_word: memchr::memmem::Finder<'static>,
 }
 
 /// Percent-encoded text decodes at most this many times (`%253A` -> `%3A` -> `:`).
@@ -246,10 +247,7 @@ impl Detector {
             custom,
             bare_account_ids: config.bare_account_ids,
             secrets_near_keys: true,
-            account_words: [
-                memchr::memmem::Finder::new(b"ccount"),
-                memchr::memmem::Finder::new(b"CCOUNT"),
-            ],
+            account_word: memchr::memmem::Finder::new(b"ccount"),
         })
     }
 

@@ -210,7 +210,7 @@ impl Detector {
                 UPPER if is_alnum(before(b, p)) => p + run(b, p, is_alnum),
                 UPPER => match creds::credential_at(b, p) {
                     Some((end, kind)) => self.take(sink, p, end, kind),
-                    None => p + run(b, p, is_alnum),
+                    None => self.at_capital_word(b, p, sink),
                 },
                 HYPHEN => self.at_hyphen(b, p, sink),
                 COLON => self.at_colon(b, p, sink),
@@ -267,6 +267,21 @@ impl Detector {
         }
     }
 
+    /// A word starting with a capital anchor that is no credential: `ACCOUNT` may be
+    /// followed by accounts (the lowercase `ccount` search of [`Self::accounts_in_prose`]
+    /// finds `account` and `Account`).
+    fn at_capital_word(&self, b: &[u8], p: usize, sink: &mut Sink<'_>) -> usize {
+        let end = p + run(b, p, is_alnum);
+        if slice(b, p, p + 7) == b"ACCOUNT" {
+            let mut found = Vec::new();
+            keyed::accounts_after_word(b, p + 1, &mut found);
+            if !found.is_empty() {
+                return self.take_all(sink, found);
+            }
+        }
+        end
+    }
+
     /// Accounts after the word `account` in prose, found with one `memmem` pass.
     fn accounts_in_prose(&self, b: &[u8], sink: &mut Sink<'_>) {
         // `account` + a separator + 12 digits: most strings of a body (keys, ids, names)
@@ -276,17 +291,13 @@ impl Detector {
         }
         let mut found = Vec::new();
         if b.len() >= SHORT {
-            for finder in &self.account_words {
-                for p in finder.find_iter(b) {
-                    keyed::accounts_after_word(b, p, &mut found);
-                }
+            for p in self.account_word.find_iter(b) {
+                keyed::accounts_after_word(b, p, &mut found);
             }
         } else {
             // A searcher's setup costs more than this loop on a short text.
             for (p, w) in b.windows(6).enumerate() {
-                if (w.first().copied().unwrap_or(0) | 0x20) == b'c'
-                    && (w == b"ccount" || w == b"CCOUNT")
-                {
+                if w.first() == Some(&b'c') && w == b"ccount" {
                     keyed::accounts_after_word(b, p, &mut found);
                 }
             }
