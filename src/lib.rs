@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod restore;
 pub mod sse;
 pub mod store;
+pub(crate) mod words;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

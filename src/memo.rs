@@ -5,6 +5,8 @@
 //! the same work. Keys that crowd each other out only cost a recomputation, so a crafted
 //! body can make the memo useless but never wrong.
 
+use crate::words::{byte_at, half_at, word_at};
+
 /// A remembered key: its hash, and where its bytes are in the arena.
 #[derive(Clone, Copy)]
 struct Slot<V> {
@@ -56,17 +58,9 @@ impl<V, const SLOTS: usize, const MAX: usize> Default for Memo<V, SLOTS, MAX> {
 fn hash(key: &[u8]) -> u32 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-    let word = |at: usize| {
-        key.get(at..at + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map_or(0, u64::from_le_bytes)
-    };
-    let half = |at: usize| {
-        key.get(at..at + 4)
-            .and_then(|w| <[u8; 4]>::try_from(w).ok())
-            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
-    };
-    let byte = |at: usize| key.get(at).map_or(0, |&b| u64::from(b));
+    let word = |at: usize| word_at(key, at);
+    let half = |at: usize| half_at(key, at);
+    let byte = |at: usize| byte_at(key, at);
     let n = key.len();
     let mut h = (n as u64).wrapping_mul(K2);
     let mut at = 0;
@@ -92,11 +86,7 @@ fn hash(key: &[u8]) -> u32 {
 /// `memcmp` costs more than the comparison for the keys of a memo).
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], at: usize| {
-        s.get(at..at + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map_or(0, u64::from_le_bytes)
-    };
+    let word = word_at;
     let n = a.len();
     if n != b.len() {
         return false;

@@ -9,6 +9,7 @@ use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
 use super::keyed::{self, KeyInfo, Rule};
 use super::kinds::*;
 use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
+use crate::words::{byte_at, half_at, word_at};
 
 const NONE: u8 = 0;
 const HYPHEN: u8 = 2;
@@ -81,17 +82,11 @@ fn block_bits(block: &[u8; 16], test: impl Fn(u8) -> bool) -> u32 {
 #[inline(always)]
 fn padded(b: &[u8]) -> Option<[u8; 16]> {
     let n = b.len();
-    let word = |at: usize| {
-        b.get(at..at + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map_or(0, u64::from_le_bytes)
-    };
-    let half = |at: usize| {
-        b.get(at..at + 4)
-            .and_then(|w| <[u8; 4]>::try_from(w).ok())
-            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
-    };
-    let byte = |at: usize| b.get(at).map_or(0, |&c| u64::from(c));
+    let (word, half, byte) = (
+        |at| word_at(b, at),
+        |at| half_at(b, at),
+        |at| byte_at(b, at),
+    );
     // The first word, then the last one shifted down past the bytes they share.
     let (lo, hi) = match n {
         17.. => return None,
