@@ -86,7 +86,6 @@ fn hash(key: &[u8]) -> u32 {
 /// `memcmp` costs more than the comparison for the keys of a memo).
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    let word = word_at;
     let n = a.len();
     if n != b.len() {
         return false;
@@ -96,12 +95,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
     let mut at = 0;
     while at + 8 < n {
-        if word(a, at) != word(b, at) {
+        if word_at(a, at) != word_at(b, at) {
             return false;
         }
         at += 8;
     }
-    word(a, n - 8) == word(b, n - 8)
+    word_at(a, n - 8) == word_at(b, n - 8)
 }
 
 impl<V: Clone, const SLOTS: usize, const MAX: usize> Memo<V, SLOTS, MAX> {
