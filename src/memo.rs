@@ -55,7 +55,7 @@ impl<V, const SLOTS: usize, const MAX: usize> Default for Memo<V, SLOTS, MAX> {
 /// Every short string of a body is looked up, so this is on the hot path: words are mixed
 /// by multiplies that do not wait for each other (only a rotate and a xor carry from word
 /// to word), and the last bytes are read as one word, overlapping the one before.
-fn hash(key: &[u8]) -> u32 {
+pub(crate) fn hash(key: &[u8]) -> u32 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
     let word = |at: usize| word_at(key, at);
@@ -85,7 +85,7 @@ fn hash(key: &[u8]) -> u32 {
 /// `a == b` for two short slices of the same length, eight bytes at a time (a call to
 /// `memcmp` costs more than the comparison for the keys of a memo).
 #[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

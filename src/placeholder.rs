@@ -21,14 +21,12 @@
 //! assert_eq!(keys.issue(&mut mapping, "EC2", "i-0b263919b6498b123"), p);
 //! ```
 
-use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::memo::Memo;
+use crate::memo::{hash, same, Memo};
 
 /// Every placeholder starts with this.
 pub const PREFIX: &str = "AWS_";
@@ -101,8 +99,33 @@ impl Clone for Placeholders {
 /// computed again).
 #[derive(Default)]
 struct Recent {
-    memo: Memo<String, { Recent::SLOTS }, { Recent::MAX_KEY }>,
+    memo: Memo<Stored, { Recent::SLOTS }, { Recent::MAX_KEY }>,
     key: Vec<u8>,
+}
+
+/// A placeholder held in place (remembering or recalling one allocates nothing).
+#[derive(Clone)]
+struct Stored {
+    len: u8,
+    bytes: [u8; MAX_PLACEHOLDER_LEN],
+}
+
+impl Stored {
+    fn new(placeholder: &str) -> Option<Stored> {
+        let mut bytes = [0; MAX_PLACEHOLDER_LEN];
+        bytes
+            .get_mut(..placeholder.len())?
+            .copy_from_slice(placeholder.as_bytes());
+        Some(Stored {
+            len: u8::try_from(placeholder.len()).ok()?,
+            bytes,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
 }
 
 impl Recent {
@@ -111,17 +134,19 @@ impl Recent {
     /// Longer keys (label, NUL, original) are not remembered.
     const MAX_KEY: usize = 128;
 
-    fn get(&mut self, label: &str, original: &str) -> Option<String> {
+    fn get(&mut self, label: &str, original: &str) -> Option<&str> {
         self.key.clear();
         self.key.extend_from_slice(label.as_bytes());
         self.key.push(0);
         self.key.extend_from_slice(original.as_bytes());
-        self.memo.get(&self.key).cloned()
+        self.memo.get(&self.key).map(Stored::as_str)
     }
 
     /// Remembers `placeholder` for the key of the last [`Recent::get`].
     fn put_last(&mut self, placeholder: &str) {
-        self.memo.put(&self.key, placeholder.to_owned());
+        if let Some(stored) = Stored::new(placeholder) {
+            self.memo.put(&self.key, stored);
+        }
     }
 }
 
@@ -153,22 +178,30 @@ impl Placeholders {
         }
     }
 
-    /// [`Placeholders::derive`] of round 0, remembered.
-    fn derive_first(&self, label: &str, original: &str) -> String {
+    /// [`Placeholders::derive`] of round 0, remembered, appended to `out`.
+    fn derive_first_into(&self, label: &str, original: &str, out: &mut String) {
         let Ok(mut recent) = self.recent.lock() else {
-            return self.derive(label, original, 0);
+            return self.derive_into(label, original, 0, out);
         };
         if let Some(p) = recent.get(label, original) {
-            return p;
+            out.push_str(p);
+            return;
         }
-        let p = self.derive(label, original, 0);
-        recent.put_last(&p);
-        p
+        let start = out.len();
+        self.derive_into(label, original, 0, out);
+        recent.put_last(out.get(start..).unwrap_or_default());
     }
 
     /// The placeholder for `original` of kind `label`, without consulting any mapping.
     /// `round` is 0 except when resolving a collision.
     pub fn derive(&self, label: &str, original: &str, round: u32) -> String {
+        let mut out = String::with_capacity(PREFIX.len() + label.len() + 1 + HASH_LEN);
+        self.derive_into(label, original, round, &mut out);
+        out
+    }
+
+    /// [`Placeholders::derive`], appended to `out`.
+    fn derive_into(&self, label: &str, original: &str, round: u32, out: &mut String) {
         let mut mac = self.mac.clone();
         mac.update(label.as_bytes());
         mac.update(&[0]);
@@ -178,7 +211,6 @@ impl Placeholders {
             mac.update(&round.to_be_bytes());
         }
         let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(PREFIX.len() + label.len() + 1 + HASH_LEN);
         out.push_str(PREFIX);
         out.push_str(label);
         out.push('_');
@@ -193,7 +225,6 @@ impl Placeholders {
             let idx = ((acc >> shift) & 31) as usize;
             out.push(char::from(BASE32[idx]));
         }
-        out
     }
 
     /// Returns the placeholder for `original` and records it in `mapping`. If another original
@@ -205,8 +236,8 @@ impl Placeholders {
         out
     }
 
-    /// [`Placeholders::issue`], appending the placeholder to `out` (one allocation less per
-    /// identifier: a body issues thousands).
+    /// [`Placeholders::issue`], appending the placeholder to `out` (nothing is allocated per
+    /// identifier once the mapping's buffers have grown: a body issues thousands).
     pub(crate) fn issue_into(
         &self,
         mapping: &mut Mapping,
@@ -216,29 +247,19 @@ impl Placeholders {
     ) {
         let mut round = 0;
         loop {
-            let candidate = if round == 0 {
-                self.derive_first(label, original)
+            // The candidate is written where its entry would go, then claimed or taken back.
+            let start = mapping.text.len();
+            if round == 0 {
+                self.derive_first_into(label, original, &mut mapping.text);
             } else {
-                self.derive(label, original, round)
-            };
-            // One lookup decides and inserts: this runs once per identifier of a body.
-            match mapping.entries.entry(candidate) {
-                Entry::Vacant(slot) => {
-                    note_new(
-                        &mut mapping.lengths,
-                        &mut mapping.escaped_originals,
-                        slot.key().len(),
-                        original,
-                    );
-                    out.push_str(slot.key());
-                    slot.insert(original.to_owned());
+                self.derive_into(label, original, round, &mut mapping.text);
+            }
+            match mapping.claim(start, original) {
+                Some(entry) => {
+                    out.push_str(mapping.placeholder(entry));
                     return;
                 }
-                Entry::Occupied(held) if held.get() == original => {
-                    out.push_str(held.key());
-                    return;
-                }
-                Entry::Occupied(_) => {
+                None => {
                     mapping.collisions += 1;
                     round += 1;
                 }
@@ -271,9 +292,21 @@ fn unreachable_hmac() -> ! {
 }
 
 /// The placeholders issued (or learned) for one exchange: placeholder -> original.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// The entries are written back to back in one string (a placeholder, then its original) and
+/// found through an open-addressing table of entry numbers, at most half full: issuing an
+/// identifier allocates nothing once the buffers have grown, and a lookup hashes a few
+/// words. The table's hash is not keyed: the placeholders put in it end in an HMAC nobody
+/// without the secret can steer, so they spread evenly, and a lookup of any text (a
+/// response may hold anything) ends at the first empty slot after a short run.
+#[derive(Clone, Default)]
 pub struct Mapping {
-    entries: HashMap<String, String>,
+    /// Placeholder and original of every entry, one after the other.
+    text: String,
+    /// Per entry: its placeholder is `text[start..mid]`, its original `text[mid..end]`.
+    entries: Vec<Span>,
+    /// Entry number + 1 per slot, 0 when empty; a power of two long (or empty).
+    slots: Vec<u32>,
     /// Distinct placeholder lengths, longest first.
     lengths: Vec<usize>,
     /// Hash collisions resolved while issuing.
@@ -282,6 +315,40 @@ pub struct Mapping {
     /// custom patterns can issue such originals.
     escaped_originals: usize,
 }
+
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    mid: usize,
+    end: usize,
+}
+
+/// Where a placeholder is, or would go, in a mapping's table.
+enum Slot {
+    Held(usize),
+    Free(usize),
+}
+
+impl std::fmt::Debug for Mapping {
+    /// Counts only: a mapping holds originals, which must not reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("entries", &self.len())
+            .field("collisions", &self.collisions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Mapping {
+    /// The same pairs, in any order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.collisions == other.collisions
+            && self.iter().all(|(p, o)| other.original(p) == Some(o))
+    }
+}
+
+impl Eq for Mapping {}
 
 /// Two different originals claimed the same placeholder.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,35 +372,112 @@ impl std::error::Error for Conflict {}
 impl Mapping {
     /// The original behind `placeholder`, if this mapping knows it.
     pub fn original(&self, placeholder: &str) -> Option<&str> {
-        self.entries.get(placeholder).map(String::as_str)
+        match self.find(placeholder.as_bytes()) {
+            Slot::Held(entry) => Some(self.original_at(entry)),
+            Slot::Free(_) => None,
+        }
     }
 
     /// Adds an entry learned elsewhere (the bridge, the node-local cache). Adding the same
     /// pair twice is fine; a different original for a known placeholder is a [`Conflict`].
     pub fn insert(&mut self, placeholder: String, original: String) -> Result<(), Conflict> {
-        match self.entries.get(&placeholder) {
-            Some(existing) if *existing == original => Ok(()),
-            Some(_) => Err(Conflict { placeholder }),
-            None => {
-                self.insert_new(placeholder, original);
-                Ok(())
+        let start = self.text.len();
+        self.text.push_str(&placeholder);
+        match self.claim(start, &original) {
+            Some(_) => Ok(()),
+            None => Err(Conflict { placeholder }),
+        }
+    }
+
+    /// Makes `text[start..]` (a placeholder just written there) the entry for `original`,
+    /// unless the placeholder is known: then the text is taken back, and the known entry is
+    /// returned if it holds `original`, `None` if another one.
+    fn claim(&mut self, start: usize, original: &str) -> Option<usize> {
+        self.reserve(1);
+        let placeholder = self.text.get(start..).unwrap_or_default().as_bytes();
+        match self.find(placeholder) {
+            Slot::Held(entry) => {
+                self.text.truncate(start);
+                (self.original_at(entry) == original).then_some(entry)
+            }
+            Slot::Free(slot) => {
+                let mid = self.text.len();
+                note_new(
+                    &mut self.lengths,
+                    &mut self.escaped_originals,
+                    mid - start,
+                    original,
+                );
+                self.text.push_str(original);
+                let entry = self.entries.len();
+                self.entries.push(Span {
+                    start,
+                    mid,
+                    end: self.text.len(),
+                });
+                if let Some(s) = self.slots.get_mut(slot) {
+                    *s = u32::try_from(entry + 1).unwrap_or(0);
+                }
+                Some(entry)
             }
         }
     }
 
-    fn insert_new(&mut self, placeholder: String, original: String) {
-        note_new(
-            &mut self.lengths,
-            &mut self.escaped_originals,
-            placeholder.len(),
-            &original,
-        );
-        self.entries.insert(placeholder, original);
+    /// The slot of `placeholder`'s entry, or the free slot where it would go (the table is
+    /// never full, so the probe ends).
+    fn find(&self, placeholder: &[u8]) -> Slot {
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = hash(placeholder) as usize & mask;
+        loop {
+            let Some(entry) = self.slots.get(i).and_then(|&n| (n as usize).checked_sub(1)) else {
+                return Slot::Free(i);
+            };
+            if same(self.placeholder(entry).as_bytes(), placeholder) {
+                return Slot::Held(entry);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn span(&self, entry: usize) -> Span {
+        self.entries.get(entry).copied().unwrap_or(Span {
+            start: 0,
+            mid: 0,
+            end: 0,
+        })
+    }
+
+    fn placeholder(&self, entry: usize) -> &str {
+        let Span { start, mid, .. } = self.span(entry);
+        self.text.get(start..mid).unwrap_or_default()
+    }
+
+    fn original_at(&self, entry: usize) -> &str {
+        let Span { mid, end, .. } = self.span(entry);
+        self.text.get(mid..end).unwrap_or_default()
     }
 
     /// Makes room for `additional` more entries.
     pub(crate) fn reserve(&mut self, additional: usize) {
+        // More than twice as many slots as entries: probes stay short, and end.
+        let wanted = 2 * (self.entries.len() + additional);
+        if self.slots.len() > wanted {
+            return;
+        }
         self.entries.reserve(additional);
+        let len = (wanted + 1).next_power_of_two().max(16);
+        self.slots.clear();
+        self.slots.resize(len, 0);
+        let mask = len - 1;
+        for entry in 0..self.entries.len() {
+            let mut i = hash(self.placeholder(entry).as_bytes()) as usize & mask;
+            while self.slots.get(i).is_some_and(|&n| n != 0) {
+                i = (i + 1) & mask;
+            }
+            if let Some(s) = self.slots.get_mut(i) {
+                *s = u32::try_from(entry + 1).unwrap_or(0);
+            }
+        }
     }
 
     /// Number of entries.
@@ -367,20 +511,17 @@ impl Mapping {
     pub fn match_at(&self, text: &[u8]) -> Option<(usize, &str)> {
         for &len in &self.lengths {
             if let Some(candidate) = text.get(..len) {
-                // Placeholders are ASCII; a non-UTF-8 slice cannot be one.
-                if let Ok(candidate) = std::str::from_utf8(candidate) {
-                    if let Some(original) = self.entries.get(candidate) {
-                        return Some((len, original));
-                    }
+                if let Slot::Held(entry) = self.find(candidate) {
+                    return Some((len, self.original_at(entry)));
                 }
             }
         }
         None
     }
 
-    /// Iterates over (placeholder, original) pairs in no particular order.
+    /// Iterates over (placeholder, original) pairs, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(p, o)| (p.as_str(), o.as_str()))
+        (0..self.entries.len()).map(|e| (self.placeholder(e), self.original_at(e)))
     }
 
     /// Adds every entry of `other`; stops at the first conflict.
@@ -521,6 +662,69 @@ mod tests {
         );
         assert_eq!(m.match_at(b"AWS_EC2_"), None);
         assert_eq!(m.lengths(), &[long.len(), short.len()]);
+    }
+
+    #[test]
+    fn mapping_finds_every_entry_and_nothing_else_as_it_grows() {
+        let k = keys();
+        let mut m = Mapping::default();
+        assert_eq!(m.original("AWS_EC2_AAAAAAAAAAAAA"), None);
+        let originals: Vec<String> = (0..3000).map(|i| format!("i-{i:017x}")).collect();
+        let mut issued = Vec::new();
+        for (n, original) in originals.iter().enumerate() {
+            issued.push(k.issue(&mut m, "EC2", original));
+            // Every entry so far, after each growth of the table (and a few steps between).
+            if (n + 1).is_power_of_two() || n % 500 == 0 {
+                for (p, o) in issued.iter().zip(&originals) {
+                    assert_eq!(m.original(p), Some(o.as_str()), "after {} entries", n + 1);
+                }
+            }
+        }
+        assert_eq!(m.len(), originals.len());
+        // Issuing again finds the entry; nothing is added.
+        assert_eq!(k.issue(&mut m, "EC2", &originals[7]), issued[7]);
+        assert_eq!(m.len(), originals.len());
+        // Texts that are not placeholders of this mapping: shaped ones, prefixes, empty.
+        let other = Placeholders::new(b"another secret, also 32 bytes long");
+        for original in &originals {
+            let unknown = other.derive("EC2", original, 0);
+            assert_eq!(m.original(&unknown), None);
+            assert_eq!(m.match_at(unknown.as_bytes()), None);
+        }
+        assert_eq!(m.original(&issued[0][..issued[0].len() - 1]), None);
+        assert_eq!(m.original(""), None);
+        let text = format!("{} rest", issued[42]);
+        assert_eq!(
+            m.match_at(text.as_bytes()),
+            Some((issued[42].len(), originals[42].as_str()))
+        );
+    }
+
+    #[test]
+    fn mapping_lists_in_order_compares_as_a_set_and_never_shows_originals() {
+        let k = keys();
+        let (mut a, mut b) = (Mapping::default(), Mapping::default());
+        let pa = k.issue(&mut a, "EC2", "i-0aaaaaaaaaaaaaaaa");
+        let pb = k.issue(&mut a, "VPC", "vpc-0bbbbbbbbbbbbbbbb");
+        k.issue(&mut b, "VPC", "vpc-0bbbbbbbbbbbbbbbb");
+        assert_ne!(a, b);
+        k.issue(&mut b, "EC2", "i-0aaaaaaaaaaaaaaaa");
+        assert_eq!(a, b);
+        let listed: Vec<(&str, &str)> = a.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                (pa.as_str(), "i-0aaaaaaaaaaaaaaaa"),
+                (pb.as_str(), "vpc-0bbbbbbbbbbbbbbbb")
+            ]
+        );
+        let shown = format!("{a:?}");
+        assert!(!shown.contains("i-0a") && !shown.contains(&pa), "{shown}");
+        // A conflicting insert leaves the mapping as it was.
+        let before = a.clone();
+        assert!(a.insert(pa.clone(), "i-0cccccccccccccccc".into()).is_err());
+        assert_eq!(a, before);
+        assert_eq!(a.iter().count(), 2);
     }
 
     #[test]
