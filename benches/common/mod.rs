@@ -78,6 +78,9 @@ const DECOYS: &[&str] = &[
     "v2.15.3",
 ];
 
+/// Identifier numbers one body draws from.
+const IDENTIFIERS: usize = 5000;
+
 /// Builds a body and counts the identifiers it wrote.
 #[derive(Clone)]
 struct Writer {
@@ -87,6 +90,8 @@ struct Writer {
     /// Bytes of body written so far (estimated from the content) and when the next id is due.
     len: usize,
     due: usize,
+    /// Added to identifier numbers: another variant of a body names other identifiers.
+    offset: usize,
 }
 
 impl Writer {
@@ -96,7 +101,7 @@ impl Writer {
             self.due = self.len + 155;
             if self.dense {
                 self.ids += 1;
-                return identifier(self.rng.below(5000));
+                return identifier(self.rng.below(IDENTIFIERS) + self.offset);
             }
         }
         self.rng.pick(DECOYS).to_owned()
@@ -161,13 +166,20 @@ impl Writer {
 /// tool calls, and tool results holding the CLI's JSON output (JSON inside strings).
 /// Returns the body and the number of identifiers written into it.
 pub fn request_body(dense: bool) -> (Vec<u8>, usize) {
-    build(dense, SIZE, false)
+    build(dense, SIZE, false, 0)
 }
 
 /// A request like [`request_body`] of `size` bytes, give or take a sentence: whole turns while
 /// they fit, then a user message of prose fills the rest.
 pub fn request_body_sized(dense: bool, size: usize) -> (Vec<u8>, usize) {
-    build(dense, size, true)
+    build(dense, size, true, 0)
+}
+
+/// [`request_body_sized`] with the same text around other identifiers (variant 0 is that
+/// body): most of its instance, volume and subnet ids, addresses and hosts are new, while
+/// its accounts, buckets and role names come from the same few (as a company's do).
+pub fn request_body_variant(dense: bool, size: usize, variant: usize) -> (Vec<u8>, usize) {
+    build(dense, size, true, variant * IDENTIFIERS)
 }
 
 /// Bytes around the messages (`model`, `max_tokens`, `system`) and around one user message.
@@ -176,13 +188,14 @@ const USER_FRAME: usize = 32;
 
 /// Turns until `target` bytes; with `fit`, no turn goes past it and prose fills the rest
 /// (without, the last turn may: the 1 MiB bodies of the criterion benches stay as they were).
-fn build(dense: bool, target: usize, fit: bool) -> (Vec<u8>, usize) {
+fn build(dense: bool, target: usize, fit: bool, offset: usize) -> (Vec<u8>, usize) {
     let mut w = Writer {
         rng: Lcg(42),
         dense,
         ids: 0,
         len: 0,
         due: 150,
+        offset,
     };
     let mut messages = Vec::new();
     let mut turn = 0;

@@ -7,9 +7,12 @@
 //! (mask) and the response path (restore), median and p99, and the in-wasm / native throughput ratio:
 //! the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same bytes with the same
 //! configuration, medians of the same rounds. The filter's output must equal the native core's, or the
-//! benchmark fails. Both warm (the same request again to the same filter, which remembers the
-//! placeholders it derived, as when a conversation resends its history) and cold (a fresh filter
-//! per exchange, every identifier hashed). Last, the size of the `.wasm`.
+//! benchmark fails. Three ways: warm (the same request again to the same filter, which remembers
+//! the placeholders it derived, as when a conversation resends its history), unseen (the running
+//! filter gets a request as long whose instance ids, addresses and hosts it has never seen: a new
+//! conversation, as Kong runs one filter instance per worker for all requests) and cold (a fresh
+//! filter instance per exchange, as after a trap or a worker start: its memory is touched for the
+//! first time, and every identifier is hashed). Last, the size of the `.wasm`.
 //!
 //! `cargo run --release -p wasm-host-tests --example host_bench -- [WASM]` (default: the release
 //! `aws_masker.wasm`, see `make build`); `HOST_BENCH_SECS` sets the time per body (default 2).
@@ -47,6 +50,9 @@ const BODIES: [(&str, usize, bool); 4] = [
 /// One body, the responses to it, and what the native core makes of them.
 struct Case {
     name: &'static str,
+    /// The size asked for, and whether it names identifiers: what builds its variants.
+    size: usize,
+    dense: bool,
     request: Vec<u8>,
     identifiers: usize,
     masked: Vec<u8>,
@@ -57,17 +63,55 @@ struct Case {
     sse_restored: Vec<u8>,
 }
 
+/// How the filter has seen a request before.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Warm,
+    Unseen,
+    Cold,
+}
+
+impl Mode {
+    fn title(self) -> &'static str {
+        match self {
+            Mode::Warm => {
+                "WARM: the same request again to the same filter (a conversation resends its history)"
+            }
+            Mode::Unseen => {
+                "UNSEEN: the running filter, a request with identifiers it has not seen (a new conversation)"
+            }
+            Mode::Cold => "COLD: a fresh filter instance per exchange, every identifier hashed",
+        }
+    }
+}
+
 impl Case {
     fn new(name: &'static str, size: usize, dense: bool, masker: &Masker) -> Result<Self, String> {
-        let (request, identifiers) = common::request_body_sized(dense, size);
+        Case::variant(name, size, dense, 0, masker).map(|(case, _)| case)
+    }
+
+    /// The case of body variant `variant`, and how long the native core took to mask it (the
+    /// first time it sees the request, as the filter in [`Mode::Unseen`]).
+    fn variant(
+        name: &'static str,
+        size: usize,
+        dense: bool,
+        variant: usize,
+        masker: &Masker,
+    ) -> Result<(Self, Duration), String> {
+        let (request, identifiers) = common::request_body_variant(dense, size, variant);
+        let started = Instant::now();
         let masked = masker
             .mask(&request, BodyFormat::Json)
             .map_err(|e| format!("{name}: native mask failed: {}", e.code()))?;
+        let native_mask = started.elapsed();
         let body = masked.body.unwrap_or_else(|| request.clone());
         let answer = common::answer_text(&body);
         let (json, sse) = (common::response_json(&answer), common::sse_stream(&answer));
         let mut case = Case {
             name,
+            size,
+            dense,
             request,
             identifiers,
             masked: body,
@@ -81,7 +125,7 @@ impl Case {
             case.json_restored = native_json(&case.mapping, &case.json);
             case.sse_restored = native_sse(&case.mapping, &case.sse);
         }
-        Ok(case)
+        Ok((case, native_mask))
     }
 
     /// False when nothing was masked: the filter then passes the response untouched.
@@ -194,32 +238,47 @@ fn check(case: &Case, what: &str, got: &[u8], want: &[u8]) -> Result<(), String>
 }
 
 /// Warm rounds send the same request to the same filter, as a conversation resends its
-/// history: the filter (and the native masker) remember the placeholders they derived. Cold
-/// rounds start a fresh host (not timed) and make the native masker forget, so every
-/// identifier is hashed.
+/// history: the filter (and the native masker) remember the placeholders they derived. Unseen
+/// rounds send the running filter (and the native masker) another variant of the body each
+/// time (built, untimed, before the round), and time the first exchange's request only (the
+/// second one resends it). Cold rounds start a fresh host (not timed) and make the native
+/// masker forget, so every identifier is hashed.
 fn run(
     new_host: &dyn Fn() -> Result<Host, String>,
     masker: &Masker,
     case: &Case,
     budget: Duration,
-    cold: bool,
+    mode: Mode,
 ) -> Result<Samples, String> {
     let mut s = Samples::default();
     let started = Instant::now();
     let mut round = 0;
     let mut host = new_host()?;
+    let cold = mode == Mode::Cold;
     while round < WARM_UP + MIN_ROUNDS
         || (started.elapsed() < budget && round < WARM_UP + MAX_ROUNDS)
     {
         let first = round == 0;
+        let unseen = match mode {
+            Mode::Unseen => Some(Case::variant(
+                case.name,
+                case.size,
+                case.dense,
+                round + 1,
+                masker,
+            )?),
+            Mode::Warm | Mode::Cold => None,
+        };
+        let case = unseen.as_ref().map_or(case, |(c, _)| c);
+        let keep = first || unseen.is_some();
         if cold {
             host = new_host()?;
         }
-        let json = exchange(&host, &case.request, &case.json, "application/json", first)?;
+        let json = exchange(&host, &case.request, &case.json, "application/json", keep)?;
         if cold {
             host = new_host()?;
         }
-        let sse = exchange(&host, &case.request, &case.sse, "text/event-stream", first)?;
+        let sse = exchange(&host, &case.request, &case.sse, "text/event-stream", keep)?;
         if cold {
             masker.placeholders().forget_recent();
         }
@@ -229,7 +288,10 @@ fn run(
             check(case, "restored JSON", json_client, &case.json_restored)?;
             check(case, "restored SSE", sse_client, &case.sse_restored)?;
         }
-        let native_mask = timed(|| masker.mask(&case.request, BodyFormat::Json).is_ok());
+        let native_mask = match &unseen {
+            Some((_, first_mask)) => *first_mask,
+            None => timed(|| masker.mask(&case.request, BodyFormat::Json).is_ok()),
+        };
         let (native_json, native_sse) = if case.restores() {
             (
                 timed(|| native_json(&case.mapping, &case.json)),
@@ -242,7 +304,11 @@ fn run(
         if round <= WARM_UP {
             continue;
         }
-        s.mask.extend([json.request, sse.request]);
+        if unseen.is_some() {
+            s.mask.push(json.request);
+        } else {
+            s.mask.extend([json.request, sse.request]);
+        }
         s.json.push(json.response);
         s.sse.push(sse.response);
         s.exchange.push(json.request + json.response);
@@ -323,8 +389,8 @@ fn bench() -> Result<(), String> {
         .iter()
         .map(|&(name, size, dense)| Case::new(name, size, dense, &masker))
         .collect::<Result<Vec<_>, _>>()?;
-    for cold in [false, true] {
-        report(&new_host, &masker, &cases, budget, cold)?;
+    for mode in [Mode::Warm, Mode::Unseen, Mode::Cold] {
+        report(&new_host, &masker, &cases, budget, mode)?;
     }
     let size = std::fs::metadata(&wasm)
         .map_err(|e| format!("{}: {e}", wasm.display()))?
@@ -342,20 +408,13 @@ fn report(
     masker: &Masker,
     cases: &[Case],
     budget: Duration,
-    cold: bool,
+    mode: Mode,
 ) -> Result<(), String> {
     let mut results = Vec::new();
     for case in cases {
-        results.push(run(new_host, masker, case, budget, cold)?);
+        results.push(run(new_host, masker, case, budget, mode)?);
     }
-    println!(
-        "\n{}",
-        if cold {
-            "COLD: a fresh filter per exchange, every identifier hashed"
-        } else {
-            "WARM: the same request again to the same filter (a conversation resends its history)"
-        }
-    );
+    println!("\n{}", mode.title());
 
     println!(
         "filter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks)",
