@@ -217,8 +217,52 @@ pub fn decode_literal(quoted: &[u8], out: &mut Vec<u8>) -> Option<()> {
 
 /// True when `quoted` is exactly one valid JSON string literal (what [`decode_literal`]
 /// accepts), without decoding it.
+///
+/// Streamed text deltas are checked with this one by one: ASCII text with the short escapes
+/// (`\n`, `\"`, ...) is checked eight bytes at a time; a `\u` escape or a byte past ASCII
+/// sends the literal to the exact reader.
 pub fn is_literal(quoted: &[u8]) -> bool {
+    let Some(inner) = quoted
+        .strip_prefix(b"\"")
+        .and_then(|q| q.strip_suffix(b"\""))
+    else {
+        return false;
+    };
+    let mut i = 0;
+    loop {
+        while let Some(Ok(word)) = inner.get(i..i + 8).map(<[u8; 8]>::try_from) {
+            let hits = unusual_bytes(u64::from_le_bytes(word));
+            if hits != 0 {
+                i += (hits.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match inner.get(i) {
+            None => return true,
+            Some(b'\\') => match inner.get(i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                _ => break,
+            },
+            Some(&c) if c == b'"' || c < 0x20 => return false,
+            Some(&c) if c >= 0x80 => break,
+            Some(_) => i += 1,
+        }
+    }
     read_literal(quoted, |_| {}).is_some()
+}
+
+/// Bytes of `w` that are `"`, `\`, below 0x20 or past ASCII, as high bits: the lowest one
+/// flagged is exact (higher ones may be false, from a borrow), which is all a search needs.
+#[inline(always)]
+fn unusual_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+        | (w & HIGHS)
 }
 
 /// Reads the literal `quoted`, handing its decoded text to `out` piece by piece.
@@ -292,6 +336,54 @@ mod tests {
             assert_eq!(decode_literal(quoted, &mut Vec::new()), None, "{quoted:?}");
             assert!(!is_literal(quoted), "{quoted:?}");
         }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time check accepts exactly what the exact reader does, on literals
+        /// of quotes, backslashes, escape letters, hex digits, control and multi-byte
+        /// characters in any order and at any offset from a word boundary.
+        #[test]
+        fn is_literal_agrees_with_the_exact_reader(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "Z", " ", "\"", "\\", "n", "u", "0", "0041", "d83d", "de00", "\t", "\u{1}",
+                "\u{7f}", "é", "😀", "\\n", "\\\"", "\\u", "\\x",
+            ]), 0..24),
+            quote_first in proptest::bool::ANY,
+            quote_last in proptest::bool::ANY,
+        ) {
+            let mut quoted = Vec::new();
+            if quote_first {
+                quoted.push(b'"');
+            }
+            quoted.extend(pieces.concat().bytes());
+            if quote_last {
+                quoted.push(b'"');
+            }
+            proptest::prop_assert_eq!(
+                is_literal(&quoted),
+                read_literal(&quoted, |_| {}).is_some(),
+                "{:?}",
+                String::from_utf8_lossy(&quoted)
+            );
+        }
+    }
+
+    #[test]
+    fn is_literal_checks_every_byte_of_long_ascii_text() {
+        let text = "a".repeat(40);
+        for at in 0..40 {
+            for bad in [b'"', b'\n', 0x01, 0x1f] {
+                let mut quoted = format!("\"{text}\"").into_bytes();
+                quoted[1 + at] = bad;
+                assert!(!is_literal(&quoted), "{bad:#x} at {at}");
+            }
+            let mut quoted = format!("\"{text}\"").into_bytes();
+            quoted[1 + at] = 0xff;
+            assert!(!is_literal(&quoted), "0xff at {at}");
+            quoted[1 + at] = b'\\';
+            assert!(!is_literal(&quoted), "lone backslash at {at}");
+        }
+        assert!(is_literal(format!("\"{text}\\n{text}\"").as_bytes()));
     }
 
     #[test]
