@@ -39,7 +39,7 @@ mod jscan;
 
 use std::ops::Range;
 
-use memchr::{memchr2, memchr2_iter};
+use memchr::memchr2;
 
 use crate::json::{decode_literal, is_literal};
 use crate::placeholder::{Mapping, PREFIX};
@@ -497,9 +497,13 @@ fn compact_delta_event(rest: &[u8]) -> Option<(usize, Segment, Action)> {
     const EVENT: &[u8] = b"event: content_block_delta\ndata: ";
     let data = rest.strip_prefix(EVENT)?;
     let (action, len) = compact_delta(data)?;
-    // A line end inside the string would have ended the line: not this shape.
-    let line = data.get(..len)?;
-    if data.get(len..len + 2)? != b"\n\n" || memchr2(b'\n', b'\r', line).is_some() {
+    // A line end inside the string would have ended the line: not this shape. (The rest of
+    // the line is the fixed text `compact_delta` matched.)
+    let Action::Delta { value, .. } = &action else {
+        return None;
+    };
+    let text = data.get(value.clone())?;
+    if data.get(len..len + 2)? != b"\n\n" || jscan::find2(text, 0, b'\n', b'\r') < text.len() {
         return None;
     }
     let segment = Segment {
@@ -516,7 +520,12 @@ fn compact_delta_event(rest: &[u8]) -> Option<(usize, Segment, Action)> {
 /// escape could still spell one, so it counts.
 fn scan_delta(raw: &[u8]) -> (bool, bool) {
     let (mut escaped, mut may_hold) = (false, false);
-    for i in memchr2_iter(b'A', b'\\', raw) {
+    let mut i = 0;
+    loop {
+        i = jscan::find2(raw, i, b'A', b'\\');
+        if i >= raw.len() {
+            break;
+        }
         let next = raw.get(i + 1..).unwrap_or_default();
         may_hold |= match raw.get(i) {
             // `AWS_` here, or the start of it at the very end.
@@ -532,6 +541,7 @@ fn scan_delta(raw: &[u8]) -> (bool, bool) {
         if escaped && may_hold {
             break;
         }
+        i += 1;
     }
     (escaped, may_hold)
 }
