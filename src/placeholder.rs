@@ -274,9 +274,10 @@ fn note_new(lengths: &mut Vec<usize>, escaped: &mut usize, len: usize, original:
     if let Err(pos) = lengths.binary_search_by(|probe| len.cmp(probe)) {
         lengths.insert(pos, len);
     }
+    // Without an early exit, so the compiler vectorizes it: originals are short.
     if original
         .bytes()
-        .any(|b| b < 0x20 || b == b'"' || b == b'\\')
+        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
     {
         *escaped += 1;
     }
