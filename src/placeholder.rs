@@ -275,10 +275,9 @@ fn note_new(lengths: &mut Vec<usize>, escaped: &mut usize, len: usize, original:
         lengths.insert(pos, len);
     }
     // Without an early exit, so the compiler vectorizes it: originals are short.
-    if original
-        .bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
-    {
+    if original.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
         *escaped += 1;
     }
 }
