@@ -293,10 +293,10 @@ impl<'a> Document<'a> {
             self,
             None,
             0,
+            None,
             Ctx {
                 mode,
-                key: None,
-                object_type: None,
+                object_type: &None,
             },
         );
     }
@@ -347,11 +347,14 @@ impl<'a> Document<'a> {
     }
 }
 
+/// What a value's walk needs from where it is, besides its key (passed on its own, in
+/// registers: a context in memory, built for every member just before its walk, was read
+/// back with wider loads than it was stored with, which stalled on every string).
 #[derive(Clone, Copy)]
 struct Ctx<'k> {
     mode: Mode,
-    key: Option<&'k str>,
-    object_type: Option<&'k str>,
+    /// Held where the object's walk keeps it, for the same reason.
+    object_type: &'k Option<&'k str>,
 }
 
 struct Walker<'v, V: ?Sized> {
@@ -374,10 +377,11 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         doc: &Document<'_>,
         level: Option<&Level<'_>>,
         nesting: usize,
+        key: Option<&str>,
         ctx: Ctx<'_>,
     ) {
         if !doc.tape.is_empty() {
-            self.value(doc, level, nesting, 0, ctx);
+            self.value(doc, level, nesting, 0, key, ctx);
         }
     }
 
@@ -388,13 +392,14 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         level: Option<&Level<'_>>,
         nesting: usize,
         idx: usize,
+        key: Option<&str>,
         ctx: Ctx<'_>,
     ) -> usize {
         let Some(&tok) = doc.tape.get(idx) else {
             return idx + 1;
         };
         if !tok.is_container() {
-            self.string(doc, level, nesting, tok, Role::Value, ctx);
+            self.string(doc, level, nesting, tok, Role::Value, key, ctx);
             return idx + 1;
         }
         let past = tok.end();
@@ -403,7 +408,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         } else {
             let mut j = idx + 1;
             while j < past {
-                j = self.value(doc, level, nesting, j, ctx);
+                j = self.value(doc, level, nesting, j, key, ctx);
             }
         }
         past.max(idx + 1)
@@ -423,33 +428,32 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             Mode::Free | Mode::Frozen => None,
         };
         let object_type = object_type.as_deref();
+        let object_type = &object_type;
         let mut j = first;
         while let Some(&key_tok) = doc.tape.get(j).filter(|_| j < past) {
             let key_ctx = Ctx {
                 mode: ctx.mode,
-                key: None,
                 object_type,
             };
-            self.string(doc, level, nesting, key_tok, Role::Key, key_ctx);
+            self.string(doc, level, nesting, key_tok, Role::Key, None, key_ctx);
             j += 1;
             if doc.tape.get(j).is_some_and(|t| j < past && !t.is_key()) {
                 let key = doc.decoded(key_tok);
-                let mode = rules::member_mode(ctx.mode, &key, object_type);
+                let mode = rules::member_mode(ctx.mode, &key, *object_type);
                 j = self.value(
                     doc,
                     level,
                     nesting,
                     j,
-                    Ctx {
-                        mode,
-                        key: Some(&key),
-                        object_type,
-                    },
+                    Some(&key),
+                    Ctx { mode, object_type },
                 );
             }
         }
     }
 
+    // The key is an argument of its own, not a field of `Ctx` (see there).
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn string(
         &mut self,
@@ -458,14 +462,15 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         nesting: usize,
         tok: Tok,
         role: Role,
+        key: Option<&str>,
         ctx: Ctx<'_>,
     ) {
         let raw = doc.raw(tok);
         let site = Site {
             text: raw,
             role,
-            key: ctx.key,
-            object_type: ctx.object_type,
+            key,
+            object_type: *ctx.object_type,
             mode: ctx.mode,
             nesting,
             escaped: tok.is_escaped(),
@@ -478,17 +483,16 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             self.visitor.visit(&site);
             return;
         }
-        self.escaped_string(doc, site, tok, ctx);
+        self.escaped_string(doc, site, tok);
     }
 
     /// A string with escapes: JSON inside it is walked, any other text is decoded.
     #[inline(never)]
-    fn escaped_string(&mut self, doc: &Document<'_>, site: Site<'_>, tok: Tok, ctx: Ctx<'_>) {
+    fn escaped_string(&mut self, doc: &Document<'_>, site: Site<'_>, tok: Tok) {
         let (raw, role, level, nesting) = (site.text, site.role, site.level, site.nesting);
         let inner_ctx = Ctx {
             mode: Mode::Free,
-            key: ctx.key,
-            object_type: None,
+            object_type: &None,
         };
         let nested = role == Role::Value && nesting < self.options.max_nesting;
         if nested && self.quoted {
@@ -506,7 +510,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
                     tape,
                     quoted: tape::Quoted::default(),
                 };
-                self.document(&inner, level, nesting + 1, inner_ctx);
+                self.document(&inner, level, nesting + 1, site.key, inner_ctx);
                 self.tapes.push(inner.tape);
                 return;
             }
@@ -531,7 +535,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
                 base: tok.start(),
                 map: &map,
             };
-            self.document(&inner, Some(&inner_level), nesting + 1, inner_ctx);
+            self.document(&inner, Some(&inner_level), nesting + 1, site.key, inner_ctx);
             self.tapes.push(inner.tape);
         } else {
             self.visitor.visit(&Site {
