@@ -106,7 +106,7 @@ fn padded(b: &[u8]) -> Option<[u8; 16]> {
 /// Cheap necessary conditions of each matcher, checked before leaving the search loop: most
 /// anchors (sentence dots, hyphens between words, JSON colons after unrelated keys) stop
 /// here. Each must accept everything its matcher could match.
-#[inline]
+#[inline(always)]
 fn worth(b: &[u8], p: usize) -> bool {
     let prev = before(b, p);
     let next = at(b, p + 1);
