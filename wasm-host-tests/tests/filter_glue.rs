@@ -24,6 +24,47 @@ fn body() -> Vec<u8> {
     messages_body(&format!("why is {EC2} down? also vpc-1a2b3c4d"))
 }
 
+/// The filter (wasm32, SHA-256 in software) masks a body exactly as the native core does
+/// with the same configuration: every worker, node and the bridge share its placeholders.
+/// Forty-odd identifiers of several kinds, some repeated, so the mapping's table grows and
+/// the generator's memo of recent placeholders answers.
+#[test]
+fn the_filter_masks_exactly_as_the_native_core_does() {
+    use aws_masker::detect::Detector;
+    use aws_masker::mask::{BodyFormat, Masker};
+    use aws_masker::placeholder::Placeholders;
+
+    let mut text = String::new();
+    for i in 0..40u32 {
+        text.push_str(&format!(
+            "i-{:017x} in vpc-{:08x} and 10.0.{}.{} (arn:aws:iam::1111222233{:02}:role/r{}). ",
+            u64::from(i) * 0x9e37_79b9,
+            i % 7,
+            i % 5,
+            i + 1,
+            i % 3,
+            i % 4
+        ));
+    }
+    let body = messages_body(&text);
+    let h = host(HostConfig::with_config(config("")));
+    let r = h.exchange(Request::post("/v1/messages", &body), echo);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    let upstream = String::from_utf8(r.upstream_request.unwrap().body).unwrap();
+
+    let parsed = aws_masker::config::parse(&config("")).unwrap();
+    let masker = Masker::new(
+        Detector::new(&parsed.detector).unwrap(),
+        Placeholders::new(parsed.token_secret.expose().as_bytes()),
+        parsed.max_body_bytes,
+    );
+    let native = masker.mask(&body, BodyFormat::Json).unwrap();
+    assert!(native.mapping.len() > 40, "{}", native.mapping.len());
+    assert_eq!(upstream, String::from_utf8(native.body.unwrap()).unwrap());
+    let first = Placeholders::new(SECRET.as_bytes()).derive("EC2", "i-00000000000000000", 0);
+    assert!(upstream.contains(&first), "{upstream}");
+}
+
 #[test]
 fn masks_request_and_restores_json_echo() {
     let h = host(HostConfig::with_config(config("")));
