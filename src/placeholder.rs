@@ -415,9 +415,7 @@ impl Mapping {
                     mid,
                     end: self.text.len(),
                 });
-                if let Some(s) = self.slots.get_mut(slot) {
-                    *s = u32::try_from(entry + 1).unwrap_or(0);
-                }
+                self.set_slot(slot, entry);
                 Some(entry)
             }
         }
@@ -436,6 +434,12 @@ impl Mapping {
                 return Slot::Held(entry);
             }
             i = (i + 1) & mask;
+        }
+    }
+
+    fn set_slot(&mut self, slot: usize, entry: usize) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = u32::try_from(entry + 1).unwrap_or(0);
         }
     }
 
@@ -465,17 +469,12 @@ impl Mapping {
             return;
         }
         self.entries.reserve(additional);
-        let len = (wanted + 1).next_power_of_two().max(16);
         self.slots.clear();
-        self.slots.resize(len, 0);
-        let mask = len - 1;
+        self.slots
+            .resize((wanted + 1).next_power_of_two().max(16), 0);
         for entry in 0..self.entries.len() {
-            let mut i = hash(self.placeholder(entry).as_bytes()) as usize & mask;
-            while self.slots.get(i).is_some_and(|&n| n != 0) {
-                i = (i + 1) & mask;
-            }
-            if let Some(s) = self.slots.get_mut(i) {
-                *s = u32::try_from(entry + 1).unwrap_or(0);
+            if let Slot::Free(i) = self.find(self.placeholder(entry).as_bytes()) {
+                self.set_slot(i, entry);
             }
         }
     }
