@@ -252,17 +252,11 @@ pub fn is_literal(quoted: &[u8]) -> bool {
     read_literal(quoted, |_| {}).is_some()
 }
 
-/// Bytes of `w` that are `"`, `\`, below 0x20 or past ASCII, as high bits: the lowest one
-/// flagged is exact (higher ones may be false, from a borrow), which is all a search needs.
+/// Bytes of `w` that are `"`, `\`, below 0x20 (the tokenizer's special bytes) or past
+/// ASCII, as high bits; the lowest one flagged is exact.
 #[inline(always)]
 fn unusual_bytes(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    zero(w ^ (ONES * u64::from(b'"')))
-        | zero(w ^ (ONES * u64::from(b'\\')))
-        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
-        | (w & HIGHS)
+    super::tape::special_bytes(w) | (w & 0x8080_8080_8080_8080)
 }
 
 /// Reads the literal `quoted`, handing its decoded text to `out` piece by piece.

@@ -481,7 +481,7 @@ fn zero_bytes(w: u64) -> u64 {
 
 /// Bytes of `w` that are `"`, `\` or below 0x20, as high bits (lowest one exact).
 #[inline(always)]
-fn special_bytes(w: u64) -> u64 {
+pub(super) fn special_bytes(w: u64) -> u64 {
     zero_bytes(w ^ (ONES * u64::from(b'"')))
         | zero_bytes(w ^ (ONES * u64::from(b'\\')))
         // Bytes below 0x20: the same borrow trick with 0x20 instead of 1.
