@@ -172,6 +172,13 @@ fn step(
     last: bool,
 ) -> usize {
     let decided_at = mapping.max_len().max(MAX_PLACEHOLDER_LEN + 1);
+    // Escaping changes no original (the usual case: built-in kinds have none of `"`, `\` or a
+    // control byte): copy them as they are.
+    let escape = if mapping.originals_are_json_safe() {
+        Escape::None
+    } else {
+        escape
+    };
     let mut copied = 0;
     let mut from = 0;
     // A shaped token already counted covers text up to here: do not count its inner `AWS_`.
