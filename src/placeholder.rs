@@ -56,6 +56,27 @@ pub fn is_placeholder_byte(b: u8) -> bool {
     b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'
 }
 
+/// How many bytes `text` starts with that can appear in a placeholder, counting at most
+/// about `max` (a multiple of 16 past it may be counted). Sixteen bytes a step: restorers
+/// measure this run at every `AWS_` they find.
+pub fn placeholder_run(text: &[u8], max: usize) -> usize {
+    let test = |c: u8| (c.wrapping_sub(b'A') < 26) | (c.wrapping_sub(b'0') < 10) | (c == b'_');
+    let mut run = 0;
+    while let Some(Ok(block)) = text.get(run..run + 16).map(<[u8; 16]>::try_from) {
+        let bits = crate::words::block_bits(&block, test);
+        run += bits.trailing_ones() as usize;
+        if bits != 0xffff || run >= max {
+            return run;
+        }
+    }
+    run + text
+        .get(run..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| test(c))
+        .count()
+}
+
 /// If `text` starts with something shaped like a placeholder (`AWS_<LABEL>_<H>`), returns its
 /// length. Used to count placeholders nobody issued; it does not say the placeholder is known.
 pub fn shaped_len(text: &[u8]) -> Option<usize> {
@@ -724,6 +745,48 @@ mod tests {
         assert!(a.insert(pa.clone(), "i-0cccccccccccccccc".into()).is_err());
         assert_eq!(a, before);
         assert_eq!(a.iter().count(), 2);
+    }
+
+    #[test]
+    fn placeholder_run_counts_what_a_bytewise_count_does() {
+        let bytewise = |t: &[u8], max: usize| {
+            t.iter()
+                .take(max)
+                .take_while(|c| is_placeholder_byte(**c))
+                .count()
+        };
+        // Runs of every length up to 50 ended by each kind of byte next to the classes (and
+        // by the end of the text), counted with several limits.
+        for len in 0..50 {
+            let run: Vec<u8> = (0..len).map(|k| b"AZ09_QM7"[k % 8]).collect();
+            for end in [
+                None,
+                Some(b'@'),
+                Some(b'['),
+                Some(b'/'),
+                Some(b':'),
+                Some(b'^'),
+                Some(b'`'),
+                Some(b'a'),
+                Some(0xc3),
+            ] {
+                let mut text = run.clone();
+                text.extend(end);
+                text.extend(b"AWS_MORE");
+                let text = if end.is_none() {
+                    &text[..len]
+                } else {
+                    &text[..]
+                };
+                for max in [0, 1, 15, 16, 17, 50, 64] {
+                    assert_eq!(
+                        placeholder_run(text, max).min(max),
+                        bytewise(text, max),
+                        "{text:?} max {max}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use document::restore_document;
 
 use memchr::memmem::Finder;
 
-use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, MAX_PLACEHOLDER_LEN, PREFIX};
+use crate::placeholder::{placeholder_run, shaped_len, Mapping, MAX_PLACEHOLDER_LEN, PREFIX};
 
 /// How an original is written where its placeholder was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,11 +189,7 @@ fn step(
         .map(|o| from + o)
     {
         let rest = text.get(hit..).unwrap_or_default();
-        let run = rest
-            .iter()
-            .take(decided_at)
-            .take_while(|b| is_placeholder_byte(**b))
-            .count();
+        let run = placeholder_run(rest, decided_at).min(decided_at);
         if !last && run == rest.len() && run < decided_at {
             out.extend_from_slice(text.get(copied..hit).unwrap_or_default());
             return hit;

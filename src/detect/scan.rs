@@ -9,7 +9,7 @@ use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
 use super::keyed::{self, KeyInfo, Rule};
 use super::kinds::*;
 use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
-use crate::words::{byte_at, half_at, word_at};
+use crate::words::{block_bits, byte_at, half_at, word_at};
 
 const NONE: u8 = 0;
 const HYPHEN: u8 = 2;
@@ -57,23 +57,6 @@ fn is_anchor(c: u8) -> bool {
 #[inline(always)]
 fn anchor_bits(block: &[u8; 16]) -> u32 {
     block_bits(block, is_anchor)
-}
-
-/// The bytes of a 16-byte block that `test` accepts, as bits (bit k for byte k). With the
-/// tests used here (seven or eight branch-free comparisons), the compiler vectorizes the
-/// loop for x86_64 and for wasm32 with simd128; tests of one to three comparisons stayed
-/// scalar when tried (the tokenizer's scans use words instead).
-#[inline(always)]
-fn block_bits(block: &[u8; 16], test: impl Fn(u8) -> bool) -> u32 {
-    let mut flags = [0u8; 16];
-    for (f, &c) in flags.iter_mut().zip(block) {
-        *f = u8::from(test(c));
-    }
-    let flags = u128::from_le_bytes(flags);
-    // Eight 0/1 bytes to eight bits: the multiply moves byte k's bit to bit 56 + k, and no
-    // two partial products meet, so nothing carries.
-    let gather = |x: u64| (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
-    gather(flags as u64) | gather((flags >> 64) as u64) << 8
 }
 
 /// `b` zero-padded to 16 bytes (`None` if longer), read with at most two loads of a word
