@@ -59,7 +59,7 @@ pub fn is_placeholder_byte(b: u8) -> bool {
 /// How many bytes `text` starts with that can appear in a placeholder, counting at most
 /// about `max` (a multiple of 16 past it may be counted). Sixteen bytes a step: restorers
 /// measure this run at every `AWS_` they find.
-pub fn placeholder_run(text: &[u8], max: usize) -> usize {
+pub(crate) fn placeholder_run(text: &[u8], max: usize) -> usize {
     let test = |c: u8| (c.wrapping_sub(b'A') < 26) | (c.wrapping_sub(b'0') < 10) | (c == b'_');
     let mut run = 0;
     while let Some(Ok(block)) = text.get(run..run + 16).map(<[u8; 16]>::try_from) {
