@@ -189,7 +189,7 @@ fn step(
         .map(|o| from + o)
     {
         let rest = text.get(hit..).unwrap_or_default();
-        let run = placeholder_run(rest, decided_at).min(decided_at);
+        let run = placeholder_run(rest, decided_at);
         if !last && run == rest.len() && run < decided_at {
             out.extend_from_slice(text.get(copied..hit).unwrap_or_default());
             return hit;
