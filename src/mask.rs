@@ -186,7 +186,7 @@ impl<S: Scan> Masker<S> {
                 max: self.max_body_bytes,
             });
         }
-        let mut issuer = Issuer::new(&self.scanner, &self.placeholders, body.len());
+        let mut issuer = Issuer::new(&self.scanner, &self.placeholders);
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
@@ -234,16 +234,18 @@ struct Visited {
 /// Scans texts, issues placeholders and records the edits, in body order.
 struct Issuer<'m, S> {
     scanner: &'m S,
-    /// Length of the body: sizes what the first identifier allocates.
-    body_len: usize,
     placeholders: &'m Placeholders,
     mapping: Mapping,
     findings: Vec<Finding>,
     spans: Vec<(usize, usize, KindId)>,
-    /// The placeholders issued, one after the other, and where each is.
+    /// The identifiers to issue placeholders for, in order: kind, and where the original is
+    /// in `originals`.
+    pending: Vec<(KindId, Range<usize>)>,
+    originals: String,
+    /// The placeholders issued (numbered as `pending`), one after the other, and where each is.
     issued: String,
     issued_at: Vec<Range<usize>>,
-    /// Original -> (kind, index in `issued_at`): an identifier repeated in a body is hashed once
+    /// Original -> (kind, index in `pending`): an identifier repeated in a body is issued once
     /// (unless another took its slot, or it is long: then the generator's memo answers).
     cache: Memo<(KindId, usize), 1024, 128>,
     edits: Vec<Edit>,
@@ -253,12 +255,13 @@ struct Issuer<'m, S> {
 }
 
 impl<'m, S: Scan> Issuer<'m, S> {
-    fn new(scanner: &'m S, placeholders: &'m Placeholders, body_len: usize) -> Self {
+    fn new(scanner: &'m S, placeholders: &'m Placeholders) -> Self {
         Issuer {
-            body_len,
             scanner,
             placeholders,
             mapping: Mapping::default(),
+            pending: Vec::new(),
+            originals: String::new(),
             findings: Vec::new(),
             spans: Vec::new(),
             issued: String::new(),
@@ -320,28 +323,45 @@ impl<'m, S: Scan> Issuer<'m, S> {
         self.spans = spans;
     }
 
+    /// The number of the placeholder `original` gets: issued together with every other at
+    /// the end (see [`Issuer::issue_all`]).
     fn placeholder(&mut self, kind: KindId, original: &str) -> usize {
         if let Some(&(k, index)) = self.cache.get(original.as_bytes()) {
             if k == kind {
                 return index;
             }
         }
-        if self.issued_at.is_empty() {
-            // Sized for about one identifier per KiB of body on the first one: growing a
-            // map of thousands rehashes every entry several times.
-            self.mapping.reserve(self.body_len / 1024);
-        }
-        let label = self.scanner.label(kind);
-        let start = self.issued.len();
-        self.placeholders
-            .issue_into(&mut self.mapping, label, original, &mut self.issued);
-        let index = self.issued_at.len();
-        self.issued_at.push(start..self.issued.len());
+        let index = self.pending.len();
+        let start = self.originals.len();
+        self.originals.push_str(original);
+        self.pending.push((kind, start..self.originals.len()));
         self.cache.put(original.as_bytes(), (kind, index));
         index
     }
 
-    fn finish(self, body: &[u8]) -> Masked {
+    /// Issues the placeholders of the body, in the order they were first asked for (as one
+    /// by one, with the hashes computed together).
+    fn issue_all(&mut self) {
+        // Grown once: growing a map of thousands rehashes every entry several times.
+        self.mapping.reserve(self.pending.len());
+        let items: Vec<(&str, &str)> = self
+            .pending
+            .iter()
+            .map(|(kind, at)| {
+                let original = self.originals.get(at.clone()).unwrap_or_default();
+                (self.scanner.label(*kind), original)
+            })
+            .collect();
+        self.placeholders.issue_all_into(
+            &mut self.mapping,
+            &items,
+            &mut self.issued,
+            &mut self.issued_at,
+        );
+    }
+
+    fn finish(mut self, body: &[u8]) -> Masked {
+        self.issue_all();
         let seen_placeholders = placeholders_in(body);
         let mut counts: Vec<(KindId, u32)> = Vec::new();
         for e in &self.edits {

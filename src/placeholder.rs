@@ -21,12 +21,15 @@
 //! assert_eq!(keys.issue(&mut mapping, "EC2", "i-0b263919b6498b123"), p);
 //! ```
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::memo::{hash, same, Memo};
+
+mod sha4;
 
 /// Every placeholder starts with this.
 pub const PREFIX: &str = "AWS_";
@@ -97,6 +100,8 @@ pub fn shaped_len(text: &[u8]) -> Option<usize> {
 /// with every turn, so most identifiers of a request were hashed for an earlier one.
 pub struct Placeholders {
     mac: Hmac<Sha256>,
+    /// The same key, for hashing four placeholders at once.
+    keyed: sha4::Keyed,
     recent: Mutex<Recent>,
 }
 
@@ -105,6 +110,7 @@ impl Clone for Placeholders {
     fn clone(&self) -> Self {
         Placeholders {
             mac: self.mac.clone(),
+            keyed: self.keyed.clone(),
             recent: Mutex::default(),
         }
     }
@@ -182,6 +188,7 @@ impl Placeholders {
         };
         Placeholders {
             mac,
+            keyed: sha4::Keyed::new(secret),
             recent: Mutex::default(),
         }
     }
@@ -226,21 +233,7 @@ impl Placeholders {
             mac.update(&[0]);
             mac.update(&round.to_be_bytes());
         }
-        let digest = mac.finalize().into_bytes();
-        out.push_str(PREFIX);
-        out.push_str(label);
-        out.push('_');
-        // Take HASH_LEN * 5 = 65 bits from the front of the digest.
-        let mut acc: u128 = 0;
-        for b in &digest[..9] {
-            acc = (acc << 8) | u128::from(*b);
-        }
-        // 72 bits in acc; use the top 65.
-        for i in 0..HASH_LEN {
-            let shift = 72 - 5 * (i + 1);
-            let idx = ((acc >> shift) & 31) as usize;
-            out.push(char::from(BASE32[idx]));
-        }
+        push_placeholder(label, &mac.finalize().into_bytes(), out);
     }
 
     /// Returns the placeholder for `original` and records it in `mapping`. If another original
@@ -261,13 +254,46 @@ impl Placeholders {
         original: &str,
         out: &mut String,
     ) {
+        // The candidate is written where its entry would go, then claimed or taken back.
+        let start = mapping.text.len();
+        self.derive_first_into(label, original, &mut mapping.text);
+        self.claim_into(mapping, start, label, original, out);
+    }
+
+    /// [`Placeholders::issue_into`] for each of `items` (label, original), in order: each
+    /// placeholder is appended to `out` and its range pushed to `at`. The hashes the recent
+    /// memo lacks are computed first, four at a time where the target has vector instructions
+    /// (Wasm SIMD), then the placeholders are claimed in order as one by one.
+    pub(crate) fn issue_all_into(
+        &self,
+        mapping: &mut Mapping,
+        items: &[(&str, &str)],
+        out: &mut String,
+        at: &mut Vec<Range<usize>>,
+    ) {
+        let (text, first) = self.first_rounds(items, BATCHED);
+        for (&(label, original), span) in items.iter().zip(first) {
+            let start = mapping.text.len();
+            mapping.text.push_str(text.get(span).unwrap_or_default());
+            let from = out.len();
+            self.claim_into(mapping, start, label, original, out);
+            at.push(from..out.len());
+        }
+    }
+
+    /// Claims the candidate written at `mapping.text[start..]` for `original`, deriving further
+    /// rounds while another original holds it, and appends the placeholder claimed to `out`.
+    fn claim_into(
+        &self,
+        mapping: &mut Mapping,
+        start: usize,
+        label: &str,
+        original: &str,
+        out: &mut String,
+    ) {
         let mut round = 0;
         loop {
-            // The candidate is written where its entry would go, then claimed or taken back.
-            let start = mapping.text.len();
-            if round == 0 {
-                self.derive_first_into(label, original, &mut mapping.text);
-            } else {
+            if round > 0 {
                 self.derive_into(label, original, round, &mut mapping.text);
             }
             match mapping.claim(start, original) {
@@ -281,6 +307,100 @@ impl Placeholders {
                 }
             }
         }
+    }
+
+    /// The round-0 placeholder of every item, written one after the other: remembered, else
+    /// derived (four at a time when `batched`) and remembered.
+    fn first_rounds(&self, items: &[(&str, &str)], batched: bool) -> (String, Vec<Range<usize>>) {
+        let mut text = String::with_capacity(items.len() * (PREFIX.len() + 16 + HASH_LEN));
+        let mut spans: Vec<Option<Range<usize>>> = vec![None; items.len()];
+        if let Ok(mut recent) = self.recent.lock() {
+            for (&(label, original), span) in items.iter().zip(&mut spans) {
+                if let Some(p) = recent.get(label, original) {
+                    let start = text.len();
+                    text.push_str(p);
+                    *span = Some(start..text.len());
+                }
+            }
+        }
+        let misses: Vec<usize> = (0..items.len())
+            .filter(|&i| spans.get(i).is_some_and(Option::is_none))
+            .collect();
+        let message_len = |i: usize| items.get(i).map_or(0, |(l, o)| l.len() + 1 + o.len());
+        if batched {
+            // Grouped by the blocks their inner hash takes, so no lane idles through another's
+            // second block.
+            let (one, two): (Vec<usize>, Vec<usize>) = misses
+                .iter()
+                .filter(|&&i| message_len(i) <= sha4::MAX_MESSAGE)
+                .partition(|&&i| message_len(i) + 9 <= 64);
+            let mut messages = [const { Vec::new() }; 4];
+            for chunk in one.chunks(4).chain(two.chunks(4)) {
+                // A short chunk repeats its first message in the lanes it leaves free.
+                for (lane, m) in messages.iter_mut().enumerate() {
+                    let i = chunk.get(lane).or(chunk.first()).copied().unwrap_or(0);
+                    let (label, original) = items.get(i).copied().unwrap_or_default();
+                    m.clear();
+                    m.extend_from_slice(label.as_bytes());
+                    m.push(0);
+                    m.extend_from_slice(original.as_bytes());
+                }
+                let Some(digests) = self.keyed.mac4(messages.each_ref().map(Vec::as_slice)) else {
+                    continue;
+                };
+                for (&i, words) in chunk.iter().zip(digests) {
+                    let mut digest = [0u8; 32];
+                    for (d, w) in digest.chunks_mut(4).zip(words) {
+                        d.copy_from_slice(&w.to_be_bytes());
+                    }
+                    let (label, _) = items.get(i).copied().unwrap_or_default();
+                    let start = text.len();
+                    push_placeholder(label, &digest, &mut text);
+                    if let Some(span) = spans.get_mut(i) {
+                        *span = Some(start..text.len());
+                    }
+                }
+            }
+        }
+        for &i in &misses {
+            if let (Some(span @ None), Some(&(label, original))) = (spans.get_mut(i), items.get(i))
+            {
+                let start = text.len();
+                self.derive_into(label, original, 0, &mut text);
+                *span = Some(start..text.len());
+            }
+        }
+        if let Ok(mut recent) = self.recent.lock() {
+            for &i in &misses {
+                if let (Some(Some(span)), Some(&(label, original))) = (spans.get(i), items.get(i)) {
+                    recent.get(label, original);
+                    recent.put_last(text.get(span.clone()).unwrap_or_default());
+                }
+            }
+        }
+        let spans = spans.into_iter().map(Option::unwrap_or_default).collect();
+        (text, spans)
+    }
+}
+
+/// Four placeholders are hashed at once where the target has 128-bit vectors (the filter);
+/// natively SHA-256 has hardware help, and one at a time is faster.
+const BATCHED: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// Appends `AWS_<label>_<H>`, `<H>` the first [`HASH_LEN`] * 5 = 65 bits of `digest` in base32.
+fn push_placeholder(label: &str, digest: &[u8], out: &mut String) {
+    out.push_str(PREFIX);
+    out.push_str(label);
+    out.push('_');
+    let mut acc: u128 = 0;
+    for b in digest.iter().take(9) {
+        acc = (acc << 8) | u128::from(*b);
+    }
+    // 72 bits in acc; use the top 65.
+    for i in 0..HASH_LEN {
+        let shift = 72 - 5 * (i + 1);
+        let idx = ((acc >> shift) & 31) as usize;
+        out.push(char::from(BASE32[idx]));
     }
 }
 
@@ -562,6 +682,63 @@ mod tests {
         assert_eq!(p.len(), "AWS_EC2_".len() + HASH_LEN);
         assert!(p.bytes().all(is_placeholder_byte));
         assert_eq!(shaped_len(p.as_bytes()), Some(p.len()));
+    }
+
+    /// Items of every length class: one inner block, two, and too long for four at a time;
+    /// some repeated, and more than a multiple of four.
+    fn batch_items() -> Vec<(String, String)> {
+        let mut items = Vec::new();
+        for n in 0..23 {
+            let original = "x".repeat(n * 7) + &n.to_string();
+            let label = ["EC2", "ARN_IAM_ROLE", "S3_BUCKET"][n % 3];
+            items.push((label.to_owned(), original));
+        }
+        items.push(items[4].clone());
+        items.push(("EC2".to_owned(), "i-0b263919b6498b123".to_owned()));
+        items
+    }
+
+    #[test]
+    fn hashing_four_at_a_time_gives_the_placeholders_of_one_at_a_time() {
+        let items = batch_items();
+        let items: Vec<(&str, &str)> = items.iter().map(|(l, o)| (&l[..], &o[..])).collect();
+        let keys = keys();
+        let firsts = |batched| {
+            let (text, spans) = keys.first_rounds(&items, batched);
+            spans
+                .into_iter()
+                .map(|r| text[r].to_owned())
+                .collect::<Vec<_>>()
+        };
+        let four = firsts(true);
+        keys.forget_recent();
+        let one = firsts(false);
+        assert_eq!(four.len(), items.len());
+        for ((&(label, original), p), q) in items.iter().zip(&four).zip(&one) {
+            assert_eq!(p, q, "{label} of {} bytes", original.len());
+            assert_eq!(*p, keys.derive(label, original, 0));
+        }
+        // Remembered now: a second call hashes nothing and answers the same.
+        assert_eq!(firsts(true), one);
+    }
+
+    #[test]
+    fn issuing_all_at_once_is_issuing_one_by_one() {
+        let items = batch_items();
+        let items: Vec<(&str, &str)> = items.iter().map(|(l, o)| (&l[..], &o[..])).collect();
+        let (mut one, mut all) = (Mapping::default(), Mapping::default());
+        let keys = keys();
+        let singly: Vec<String> = items
+            .iter()
+            .map(|(l, o)| keys.issue(&mut one, l, o))
+            .collect();
+        keys.forget_recent();
+        let (mut out, mut at) = (String::new(), Vec::new());
+        keys.issue_all_into(&mut all, &items, &mut out, &mut at);
+        let together: Vec<&str> = at.into_iter().map(|r| &out[r]).collect();
+        assert_eq!(together, singly);
+        assert_eq!(all, one);
+        assert_eq!(all.len(), items.len() - 1, "the repeated item is one entry");
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! first time, and every identifier is hashed). Last, the size of the `.wasm`.
 //!
 //! `cargo run --release -p wasm-host-tests --example host_bench -- [WASM]` (default: the release
-//! `aws_masker.wasm`, see `make build`); `HOST_BENCH_SECS` sets the time per body (default 2).
+//! `aws_masker.wasm`, see `make build`); `HOST_BENCH_SECS` sets the time per body (default 2),
+//! `HOST_BENCH_MODE=warm|unseen|cold` runs one way only (for a profiler).
 
 #[path = "../../benches/common/mod.rs"]
 mod common;
@@ -72,6 +73,15 @@ enum Mode {
 }
 
 impl Mode {
+    /// As `HOST_BENCH_MODE` spells it.
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Warm => "warm",
+            Mode::Unseen => "unseen",
+            Mode::Cold => "cold",
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Mode::Warm => {
@@ -389,7 +399,11 @@ fn bench() -> Result<(), String> {
         .iter()
         .map(|&(name, size, dense)| Case::new(name, size, dense, &masker))
         .collect::<Result<Vec<_>, _>>()?;
+    let only = std::env::var("HOST_BENCH_MODE").ok();
     for mode in [Mode::Warm, Mode::Unseen, Mode::Cold] {
+        if only.as_deref().is_some_and(|m| m != mode.name()) {
+            continue;
+        }
         report(&new_host, &masker, &cases, budget, mode)?;
     }
     let size = std::fs::metadata(&wasm)
