@@ -342,6 +342,9 @@ impl<'m, S: Scan> Issuer<'m, S> {
     /// Issues the placeholders of the body, in the order they were first asked for (as one
     /// by one, with the hashes computed together).
     fn issue_all(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
         // Grown once: growing a map of thousands rehashes every entry several times.
         self.mapping.reserve(self.pending.len());
         let items: Vec<(&str, &str)> = self
