@@ -83,6 +83,10 @@ pub(crate) fn alloc(c: &mut Ctx<'_>, len: usize) -> wasmtime::Result<u32> {
         .ok_or_else(|| trap("host trap (internal error): filter missing malloc"))?;
     let len =
         i32::try_from(len).map_err(|_| trap("host trap (internal error): allocation too large"))?;
+    // Typed when it has the usual signature: the host allocates for every value it returns.
+    if let Ok(typed) = func.typed::<i32, i32>(&*c) {
+        return Ok(typed.call(&mut *c, len)? as u32);
+    }
     let mut out = [Val::I32(0)];
     func.call(&mut *c, &[Val::I32(len)], &mut out)?;
     Ok(out.first().and_then(Val::i32).unwrap_or(0) as u32)

@@ -1,9 +1,10 @@
 //! One simulated nginx worker: one filter instance shared by the root context and every request
 //! context, recycled after a trap (WASMX.md §2).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmtime::{Instance, Store, StoreLimitsBuilder, Trap, Val};
+use wasmtime::{Func, Instance, Store, StoreLimitsBuilder, Trap, Val};
 
 use crate::dispatch::Transport;
 use crate::filter::Filter;
@@ -24,6 +25,19 @@ pub(crate) struct Live {
     pub store: Store<HostState>,
     pub instance: Instance,
     pub loaded: bool,
+    /// Exports looked up so far, by name (`None`: not exported), as an engine resolves its
+    /// callbacks once per instance rather than once per call.
+    exports: HashMap<String, Option<Export>>,
+}
+
+/// A callback export: the function, which of its parameters are `i64` (bit k for parameter
+/// k), and how many parameters and results it has.
+#[derive(Clone, Copy)]
+struct Export {
+    func: Func,
+    wide: u32,
+    params: usize,
+    results: usize,
 }
 
 /// A simulated worker. Drive exchanges through it with [`Worker::begin`] and the response methods.
@@ -117,6 +131,7 @@ impl Worker {
             store,
             instance,
             loaded: false,
+            exports: HashMap::new(),
         });
         for init in ["_initialize", "_start"] {
             if self.export_exists(init) {
@@ -186,7 +201,34 @@ impl Worker {
         let Some(live) = &mut self.live else {
             return Err(Trapped("instance trapped".to_string()));
         };
-        let Some(func) = live.instance.get_func(&mut live.store, export) else {
+        let found = match live.exports.get(export) {
+            Some(found) => *found,
+            None => {
+                let found = live.instance.get_func(&mut live.store, export).map(|func| {
+                    let ty = func.ty(&live.store);
+                    let wide = ty.params().enumerate().fold(0, |wide, (i, p)| {
+                        let bit = u32::from(matches!(p, wasmtime::ValType::I64));
+                        wide | bit.checked_shl(i as u32).unwrap_or(0)
+                    });
+                    let (params, results) = (ty.params().len(), ty.results().len());
+                    Export {
+                        func,
+                        wide,
+                        params,
+                        results,
+                    }
+                });
+                live.exports.insert(export.to_owned(), found);
+                found
+            }
+        };
+        let Some(Export {
+            func,
+            wide,
+            params,
+            results,
+        }) = found
+        else {
             return Ok(None);
         };
         if self.filter.fuel {
@@ -194,19 +236,17 @@ impl Worker {
                 .store
                 .set_fuel(self.limits.fuel_per_callback.unwrap_or(u64::MAX));
         }
-        let ty = func.ty(&live.store);
-        let params: Vec<Val> = ty
-            .params()
-            .enumerate()
-            .map(|(i, p)| {
+        let params: Vec<Val> = (0..params)
+            .map(|i| {
                 let v = args.get(i).copied().unwrap_or(0);
-                match p {
-                    wasmtime::ValType::I64 => Val::I64(i64::from(v)),
-                    _ => Val::I32(v),
+                if wide.checked_shr(i as u32).unwrap_or(0) & 1 == 1 {
+                    Val::I64(i64::from(v))
+                } else {
+                    Val::I32(v)
                 }
             })
             .collect();
-        let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+        let mut results: Vec<Val> = vec![Val::I32(0); results];
         let swapped = http.is_some();
         {
             let data = live.store.data_mut();
