@@ -246,7 +246,8 @@ struct Issuer<'m, S> {
     issued: String,
     issued_at: Vec<Range<usize>>,
     /// Original -> (kind, index in `pending`): an identifier repeated in a body is issued once
-    /// (unless another took its slot, or it is long: then the generator's memo answers).
+    /// (unless another took its slot, or it is over 128 bytes: then it is hashed again and
+    /// claims the entry it has already).
     cache: Memo<(KindId, usize), 1024, 128>,
     edits: Vec<Edit>,
     known: KnownValues,

@@ -100,7 +100,8 @@ pub fn shaped_len(text: &[u8]) -> Option<usize> {
 /// with every turn, so most identifiers of a request were hashed for an earlier one.
 pub struct Placeholders {
     mac: Hmac<Sha256>,
-    /// The same key, for hashing four placeholders at once.
+    /// The same key, for hashing four placeholders at once (in the engine; natively the
+    /// tests use it, and it costs two compressions when the generator is made).
     keyed: sha4::Keyed,
     recent: Mutex<Recent>,
 }
@@ -271,7 +272,19 @@ impl Placeholders {
         out: &mut String,
         at: &mut Vec<Range<usize>>,
     ) {
-        let (text, first) = self.first_rounds(items, BATCHED);
+        self.issue_all_with(mapping, items, out, at, BATCHED);
+    }
+
+    /// [`Placeholders::issue_all_into`], hashing four at a time or not.
+    fn issue_all_with(
+        &self,
+        mapping: &mut Mapping,
+        items: &[(&str, &str)],
+        out: &mut String,
+        at: &mut Vec<Range<usize>>,
+        batched: bool,
+    ) {
+        let (text, first) = self.first_rounds(items, batched);
         for (&(label, original), span) in items.iter().zip(first) {
             let start = mapping.text.len();
             mapping.text.push_str(text.get(span).unwrap_or_default());
@@ -726,19 +739,35 @@ mod tests {
     fn issuing_all_at_once_is_issuing_one_by_one() {
         let items = batch_items();
         let items: Vec<(&str, &str)> = items.iter().map(|(l, o)| (&l[..], &o[..])).collect();
-        let (mut one, mut all) = (Mapping::default(), Mapping::default());
         let keys = keys();
+        let mut one = Mapping::default();
         let singly: Vec<String> = items
             .iter()
             .map(|(l, o)| keys.issue(&mut one, l, o))
             .collect();
-        keys.forget_recent();
-        let (mut out, mut at) = (String::new(), Vec::new());
-        keys.issue_all_into(&mut all, &items, &mut out, &mut at);
-        let together: Vec<&str> = at.into_iter().map(|r| &out[r]).collect();
-        assert_eq!(together, singly);
-        assert_eq!(all, one);
-        assert_eq!(all.len(), items.len() - 1, "the repeated item is one entry");
+        let entries = |m: &Mapping| {
+            m.iter()
+                .map(|(p, o)| (p.to_owned(), o.to_owned()))
+                .collect::<Vec<_>>()
+        };
+        // Four at a time and one at a time; with nothing remembered, and with every other
+        // item remembered (hits and misses in one call).
+        for batched in [true, false] {
+            for warm in [false, true] {
+                keys.forget_recent();
+                if warm {
+                    for (l, o) in items.iter().step_by(2) {
+                        keys.derive_first_into(l, o, &mut String::new());
+                    }
+                }
+                let (mut all, mut out, mut at) = (Mapping::default(), String::new(), Vec::new());
+                keys.issue_all_with(&mut all, &items, &mut out, &mut at, batched);
+                let together: Vec<&str> = at.into_iter().map(|r| &out[r]).collect();
+                assert_eq!(together, singly, "batched {batched}, warm {warm}");
+                assert_eq!(entries(&all), entries(&one), "entries in the same order");
+                assert_eq!(all.len(), items.len() - 1, "the repeated item is one entry");
+            }
+        }
     }
 
     #[test]

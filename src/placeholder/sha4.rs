@@ -189,9 +189,12 @@ mod lanes {
         pub(super) fn rotr(self, n: u32) -> X4 {
             X4(self.0.map(|a| a.rotate_right(n)))
         }
+        /// Bits of `a` where `mask` has ones, else of `b`.
         #[inline(always)]
         pub(super) fn select(mask: X4, a: X4, b: X4) -> X4 {
-            X4([0, 1, 2, 3].map(|i| (a.0[i] & mask.0[i]) | (b.0[i] & !mask.0[i])))
+            let ab = a.map2(b, |a, b| a ^ b);
+            // b ^ ((a ^ b) & mask): `a`'s bits where the mask is set, `b`'s elsewhere.
+            b.map2(ab.map2(mask, |ab, m| ab & m), |b, d| b ^ d)
         }
     }
 }
@@ -199,7 +202,7 @@ mod lanes {
 use lanes::X4;
 
 /// One SHA-256 compression in each lane: `w` is the block, as big-endian words, and is used
-/// as the message schedule.
+/// as the message schedule. Out of line: it is large, and called two or three times per batch.
 #[inline(never)]
 fn compress(state: &mut [X4; 8], w: &mut [X4; 16]) {
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
