@@ -198,12 +198,19 @@ impl<R: Restore> ResponseBody<R> {
         match &mut self.phase {
             Phase::Done => return Emit::Keep,
             Phase::Hold { held, limit } if held.len().saturating_add(chunk.len()) <= *limit => {
-                held.extend_from_slice(chunk);
                 if !last {
+                    held.extend_from_slice(chunk);
                     return Emit::Replace(out);
                 }
-                out.reserve(held.len());
-                self.restorer.whole(mapping, held, &mut out);
+                // A body in one chunk (most answers) is restored where it is, not copied first.
+                let whole: &[u8] = if held.is_empty() {
+                    chunk
+                } else {
+                    held.extend_from_slice(chunk);
+                    held
+                };
+                out.reserve(whole.len());
+                self.restorer.whole(mapping, whole, &mut out);
                 self.phase = Phase::Done;
                 return Emit::Replace(out);
             }
