@@ -343,10 +343,11 @@ impl Placeholders {
         if batched {
             // Grouped by the blocks their inner hash takes, so no lane idles through another's
             // second block.
+            let blocks = |i: usize| sha4::inner_blocks(message_len(i));
             let (one, two): (Vec<usize>, Vec<usize>) = misses
                 .iter()
-                .filter(|&&i| message_len(i) <= sha4::MAX_MESSAGE)
-                .partition(|&&i| message_len(i) + 9 <= 64);
+                .filter(|&&i| blocks(i).is_some())
+                .partition(|&&i| blocks(i) == Some(1));
             let mut messages = [const { Vec::new() }; 4];
             for chunk in one.chunks(4).chain(two.chunks(4)) {
                 // A short chunk repeats its first message in the lanes it leaves free.

@@ -18,6 +18,12 @@ pub(crate) const MAX_MESSAGE: usize = 2 * 64 - 9;
 
 const BLOCK: usize = 64;
 
+/// How many blocks the inner hash of a message of `len` bytes takes after the key block
+/// (`None` past [`MAX_MESSAGE`]).
+pub(crate) fn inner_blocks(len: usize) -> Option<usize> {
+    (len <= MAX_MESSAGE).then_some(if len + 9 <= BLOCK { 1 } else { 2 })
+}
+
 const IV: [u32; 8] = [
     0x6a09_e667,
     0xbb67_ae85,
@@ -282,13 +288,11 @@ impl Keyed {
         let mut two_blocks = [0u32; 4];
         for ((buf, two), m) in padded.iter_mut().zip(&mut two_blocks).zip(messages) {
             let n = m.len();
-            if n > MAX_MESSAGE {
-                return None;
-            }
+            let blocks = inner_blocks(n)?;
             buf.get_mut(..n)?.copy_from_slice(m);
             *buf.get_mut(n)? = 0x80;
-            let end = if n + 9 <= BLOCK { BLOCK } else { 2 * BLOCK };
-            *two = if end == BLOCK { 0 } else { u32::MAX };
+            let end = blocks * BLOCK;
+            *two = if blocks == 1 { 0 } else { u32::MAX };
             let bits = ((BLOCK + n) as u64 * 8).to_be_bytes();
             buf.get_mut(end - 8..end)?.copy_from_slice(&bits);
         }
