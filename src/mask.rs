@@ -190,9 +190,9 @@ impl<S: Scan> Masker<S> {
         match format {
             BodyFormat::Json => {
                 let doc = Document::parse(body)?;
-                issuer.visited.reserve(doc.strings_hint());
+                issuer.strings = doc.strings_hint();
                 doc.walk(WalkOptions::default(), &mut issuer);
-                if issuer.needs_second_pass(body) {
+                if issuer.needs_second_pass(doc.text()) {
                     let mut again = Rescan::new(&mut issuer);
                     doc.walk(WalkOptions::default(), &mut again);
                 }
@@ -217,16 +217,17 @@ struct Edit {
     kind: KindId,
 }
 
-/// What the first pass left for one visited string: how many values were known after it
-/// was scanned, where its edits end, and where its text is: in the body (most strings are
-/// their raw bytes) or, decoded, in `Issuer::texts`.
+/// What the first pass left for a string scanned while values were known, or whose text is
+/// not its raw bytes: how many values were known after it was scanned, and where its text
+/// is. Any other string (most of a body: those scanned before the first value was learned)
+/// is in the body as it is, with no value known: nothing is kept for it.
 #[derive(Clone, Debug)]
 struct Visited {
     known: usize,
-    edits_end: usize,
-    text: Range<usize>,
-    /// The text is in `Issuer::texts` (else in the body).
-    copied: bool,
+    /// Its raw bytes in the body, quotes excluded (a string's identity in the second walk).
+    span: Range<usize>,
+    /// Its decoded text in `Issuer::texts`, when that is not the raw text.
+    copied: Option<Range<usize>>,
     /// Set before the second pass: the string holds a value learned after it.
     again: bool,
 }
@@ -253,6 +254,11 @@ struct Issuer<'m, S> {
     known: KnownValues,
     visited: Vec<Visited>,
     texts: String,
+    /// The strings without a [`Visited`] record are all in `body[..unrecorded_end]`.
+    unrecorded_end: usize,
+    /// About how many strings the walk visits (to size `visited` once, at its first record:
+    /// most records are pushed in a row, and growing a list this long costs copies).
+    strings: usize,
 }
 
 impl<'m, S: Scan> Issuer<'m, S> {
@@ -272,23 +278,33 @@ impl<'m, S: Scan> Issuer<'m, S> {
             known: KnownValues::default(),
             visited: Vec::new(),
             texts: String::new(),
+            unrecorded_end: 0,
+            strings: 0,
         }
     }
 
     /// Marks the strings that hold a value learned after they were scanned, and tells
-    /// whether there is any.
-    fn needs_second_pass(&mut self, body: &[u8]) -> bool {
+    /// whether there may be any. The strings without a record were scanned with nothing
+    /// known, and their texts are body bytes before `unrecorded_end`: if no value is in
+    /// those bytes, none is in them (the second walk checks each when one is).
+    fn needs_second_pass(&mut self, body: &str) -> bool {
         let total = self.known.len();
+        if total == 0 {
+            return false;
+        }
         let mut any = false;
         for v in self.visited.iter_mut().filter(|v| v.known < total) {
-            let text = if v.copied {
-                self.texts.get(v.text.clone()).unwrap_or_default()
-            } else {
-                let raw = body.get(v.text.clone()).unwrap_or_default();
-                std::str::from_utf8(raw).unwrap_or_default()
+            let text = match &v.copied {
+                Some(at) => self.texts.get(at.clone()),
+                None => body.get(v.span.clone()),
             };
-            v.again = self.known.contains_since(text, v.known);
+            v.again = self.known.contains_since(text.unwrap_or_default(), v.known);
             any |= v.again;
+        }
+        if self.unrecorded_end > 0 {
+            // Not a char boundary only if the walk went wrong: then look at all of it.
+            let before = body.get(..self.unrecorded_end).unwrap_or(body);
+            any |= self.known.contains_since(before, 0);
         }
         any
     }
@@ -414,19 +430,27 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
             return;
         }
         self.scan(site.text, key_of(site), |r| site.raw_span(r));
-        // Where the text is, so the second pass can be decided without a walk: its raw bytes
-        // when they are the text, else a copy (cheaper than mapping it back to the body).
-        let (text, copied) = if site.in_place() {
-            (site.span(), false)
+        let span = site.span();
+        // What the second pass needs to decide about this string without scanning it
+        // again: its text (a copy when that is not its raw bytes, cheaper than mapping it
+        // back) and how many values it was scanned with.
+        let copied = if site.in_place() {
+            if self.known.is_empty() {
+                self.unrecorded_end = span.end;
+                return;
+            }
+            None
         } else {
             let start = self.texts.len();
             self.texts.push_str(site.text);
-            (start..self.texts.len(), true)
+            Some(start..self.texts.len())
         };
+        if self.visited.capacity() == 0 {
+            self.visited.reserve(self.strings);
+        }
         self.visited.push(Visited {
             known: self.known.len(),
-            edits_end: self.edits.len(),
-            text,
+            span,
             copied,
             again: false,
         });
@@ -435,12 +459,15 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
 
 /// The second walk: the same strings in the same order. A string that holds a value
 /// learned after its first scan is scanned again (with everything known now); every other
-/// string keeps the edits of the first pass.
+/// string keeps the edits of the first pass (those inside its raw bytes).
 struct Rescan<'i, 'm, S> {
     issuer: &'i mut Issuer<'m, S>,
     first: Vec<Edit>,
+    /// The first pass's edits before this one belong to strings already walked.
+    next_edit: usize,
     visited: Vec<Visited>,
-    next: usize,
+    /// The first record not yet met.
+    next_record: usize,
 }
 
 impl<'i, 'm, S: Scan> Rescan<'i, 'm, S> {
@@ -451,8 +478,9 @@ impl<'i, 'm, S: Scan> Rescan<'i, 'm, S> {
         Rescan {
             issuer,
             first,
+            next_edit: 0,
             visited,
-            next: 0,
+            next_record: 0,
         }
     }
 }
@@ -462,25 +490,29 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
         if site.frozen() {
             return;
         }
-        let i = self.next;
-        self.next += 1;
-        let start = i
-            .checked_sub(1)
-            .and_then(|p| self.visited.get(p))
-            .map_or(0, |v| v.edits_end);
-        let Some(&Visited {
-            edits_end, again, ..
-        }) = self.visited.get(i)
-        else {
-            return;
+        let span = site.span();
+        let again = match self.visited.get(self.next_record) {
+            Some(v) if v.span == span => {
+                self.next_record += 1;
+                v.again
+            }
+            // No record: scanned with nothing known.
+            _ => self.issuer.known.contains_since(site.text, 0),
         };
+        let from = self.next_edit;
+        while self
+            .first
+            .get(self.next_edit)
+            .is_some_and(|e| e.start < span.end)
+        {
+            self.next_edit += 1;
+        }
         let issuer = &mut *self.issuer;
         if again {
             issuer.scan(site.text, key_of(site), |r| site.raw_span(r));
         } else {
-            issuer
-                .edits
-                .extend_from_slice(self.first.get(start..edits_end).unwrap_or_default());
+            let edits = self.first.get(from..self.next_edit).unwrap_or_default();
+            issuer.edits.extend_from_slice(edits);
         }
     }
 }

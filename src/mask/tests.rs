@@ -436,3 +436,41 @@ fn values_written_with_escapes_in_earlier_strings_are_found() {
     assert_eq!(m.counts.get("ACCOUNT"), 1, "{:?}", m.counts);
     assert_eq!(m.counts.get("BUCKET"), 1);
 }
+
+#[test]
+fn strings_scanned_before_any_value_was_learned_keep_or_redo_their_edits() {
+    // Nothing is recorded for the first two strings (nothing was known when they were
+    // scanned): the first keeps its edit, the second holds the bucket learned later and is
+    // scanned again, its own EC2 id masked once. The escaped third string is recorded.
+    let body = r#"{"messages":[{"role":"user","content":"stop i-0b263919b6498b123"},
+        {"role":"user","content":"i-0aaa1111bbbb22223 writes to my-team-logs"},
+        {"role":"user","content":"a\/b my-team-logs"},
+        {"role":"user","content":"s3://my-team-logs/k"},
+        {"role":"user","content":"my-team-logs again, i-0b263919b6498b123"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    for original in ["my-team-logs", "i-0b263919b6498b123", "i-0aaa1111bbbb22223"] {
+        assert!(!out.contains(original), "{original} left in {out}");
+    }
+    assert_eq!(m.counts.get("EC2"), 3, "{:?}", m.counts);
+    assert_eq!(m.counts.get("BUCKET"), 3, "{:?}", m.counts);
+    assert_eq!(m.counts.get("S3_URI"), 1, "{:?}", m.counts);
+    let second = placeholder_of(&m, "i-0aaa1111bbbb22223");
+    assert_eq!(out.matches(&second).count(), 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let bucket = placeholder_of(&m, "my-team-logs");
+    assert_eq!(v["messages"][2]["content"], format!("a/b {bucket}"));
+}
+
+#[test]
+fn a_value_seen_outside_strings_before_it_is_learned_changes_nothing_there() {
+    // The number before the ARN is the account's digits, but not a string: the second walk
+    // it causes finds nothing to change, and the number stays as it was.
+    let body = r#"{"max_tokens":123456789012,"messages":[{"role":"user","content":"hello"},
+        {"role":"user","content":"arn:aws:iam::123456789012:role/A"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    assert!(out.starts_with(r#"{"max_tokens":123456789012,"#), "{out}");
+    assert_eq!(m.counts.total(), 1, "{:?}", m.counts);
+    assert!(out.contains(r#""content":"hello"}"#), "{out}");
+}
