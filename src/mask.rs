@@ -254,8 +254,9 @@ struct Issuer<'m, S> {
     known: KnownValues,
     visited: Vec<Visited>,
     texts: String,
-    /// The strings without a [`Visited`] record are all in `body[..unrecorded_end]`.
-    unrecorded_end: usize,
+    /// Where the string that taught the first value starts in the body: the strings without
+    /// a [`Visited`] record, visited or skipped while nothing was known, end before it.
+    learned_at: Option<usize>,
     /// About how many strings the walk visits (to size `visited` once, at its first record:
     /// most records are pushed in a row, and growing a list this long costs copies).
     strings: usize,
@@ -278,15 +279,15 @@ impl<'m, S: Scan> Issuer<'m, S> {
             known: KnownValues::default(),
             visited: Vec::new(),
             texts: String::new(),
-            unrecorded_end: 0,
+            learned_at: None,
             strings: 0,
         }
     }
 
     /// Marks the strings that hold a value learned after they were scanned, and tells
-    /// whether there may be any. The strings without a record were scanned with nothing
-    /// known, and their texts are body bytes before `unrecorded_end`: if no value is in
-    /// those bytes, none is in them (the second walk checks each when one is).
+    /// whether there may be any. The strings without a record were scanned (or skipped)
+    /// with nothing known, and their texts are body bytes before `learned_at`: if no value
+    /// is in those bytes, none is in them (the second walk checks each when one is).
     fn needs_second_pass(&mut self, body: &str) -> bool {
         let total = self.known.len();
         if total == 0 {
@@ -301,11 +302,9 @@ impl<'m, S: Scan> Issuer<'m, S> {
             v.again = self.known.contains_since(text.unwrap_or_default(), v.known);
             any |= v.again;
         }
-        if self.unrecorded_end > 0 {
-            // Not a char boundary only if the walk went wrong: then look at all of it.
-            let before = body.get(..self.unrecorded_end).unwrap_or(body);
-            any |= self.known.contains_since(before, 0);
-        }
+        // Not a char boundary only if the walk went wrong: then look at all of it.
+        let before = self.learned_at.and_then(|end| body.get(..end));
+        any |= self.known.contains_since(before.unwrap_or(body), 0);
         any
     }
 
@@ -425,6 +424,13 @@ fn key_of<'a>(site: &Site<'a>) -> Option<&'a str> {
 }
 
 impl<S: Scan> Visitor for Issuer<'_, S> {
+    /// A key the scanner can tell at a glance holds nothing, while nothing is known: its
+    /// visit would find nothing and record nothing.
+    #[inline]
+    fn skips_key(&mut self, text: &str) -> bool {
+        self.known.is_empty() && self.scanner.nothing_in(text)
+    }
+
     fn visit(&mut self, site: &Site<'_>) {
         if site.frozen() {
             return;
@@ -434,11 +440,14 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
         // What the second pass needs to decide about this string without scanning it
         // again: its text (a copy when that is not its raw bytes, cheaper than mapping it
         // back) and how many values it was scanned with.
-        let copied = if site.in_place() {
-            if self.known.is_empty() {
-                self.unrecorded_end = span.end;
+        if self.known.is_empty() {
+            if site.in_place() {
                 return;
             }
+        } else if self.learned_at.is_none() {
+            self.learned_at = Some(span.start);
+        }
+        let copied = if site.in_place() {
             None
         } else {
             let start = self.texts.len();

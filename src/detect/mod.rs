@@ -111,6 +111,14 @@ pub trait Scan {
         let _ = known;
         self.scan(text, key, out);
     }
+
+    /// True when [`Scan::scan_known`] would find and learn nothing in `text`, under no key
+    /// and with nothing known, decided at a glance; `false` when unsure. The default is
+    /// never sure.
+    fn nothing_in(&self, text: &str) -> bool {
+        let _ = text;
+        false
+    }
 }
 
 /// A configuration the detector cannot run with. Messages name the field and never contain
@@ -473,6 +481,13 @@ impl Scan for Detector {
         out: &mut Vec<Finding>,
     ) {
         Detector::scan_known(self, text, key, known, out);
+    }
+
+    /// The first test of [`Detector::scan_known`] (short texts without a byte a find
+    /// starts at), without the memo.
+    #[inline]
+    fn nothing_in(&self, text: &str) -> bool {
+        self.plainly_clean(text, None)
     }
 
     fn label(&self, kind: KindId) -> &str {

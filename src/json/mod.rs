@@ -112,6 +112,16 @@ impl Default for WalkOptions {
 /// Receives every string of a walked document, in document order.
 pub trait Visitor {
     fn visit(&mut self, site: &Site<'_>);
+
+    /// Asked first about an object key that is not frozen and whose text is its raw bytes
+    /// (no escape at any level): `true` skips it, unvisited. Most keys of a body are a few
+    /// names repeated (`InstanceId`, `State`): a visitor that can tell from a glance that
+    /// one needs nothing saves building its site. The default visits every key.
+    #[inline]
+    fn skips_key(&mut self, text: &str) -> bool {
+        let _ = text;
+        false
+    }
 }
 
 impl<F: FnMut(&Site<'_>)> Visitor for F {
@@ -466,6 +476,11 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         ctx: Ctx<'_>,
     ) {
         let raw = doc.raw(tok);
+        let in_place = !tok.is_escaped() && level.is_none();
+        if role == Role::Key && in_place && ctx.mode != Mode::Frozen && self.visitor.skips_key(raw)
+        {
+            return;
+        }
         let site = Site {
             text: raw,
             role,

@@ -286,6 +286,68 @@ fn keys_are_visited_and_values_know_their_key() {
     assert_eq!(walk(r#""i-1""#)[0].key, None);
 }
 
+/// Skips the keys it is asked about that start with `s`, and records what it is asked
+/// and what it visits.
+#[derive(Default)]
+struct SkipsS {
+    asked: Vec<String>,
+    visited: Vec<String>,
+}
+
+impl Visitor for SkipsS {
+    fn visit(&mut self, site: &Site<'_>) {
+        self.visited.push(site.text.to_owned());
+    }
+    fn skips_key(&mut self, text: &str) -> bool {
+        self.asked.push(text.to_owned());
+        text.starts_with('s')
+    }
+}
+
+#[test]
+fn keys_a_visitor_skips_are_not_visited() {
+    // Asked: keys in place and not frozen, in the body and in JSON inside a string walked
+    // in place. Not asked: values, an escaped key, frozen keys (under `cache_control`), the
+    // keys of JSON that had to be decoded (`\u0073` is `s`).
+    let body = r#"{"system":"s1","st\u0061te":"x","cache_control":{"saved":"y"},
+        "messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",
+        "content":"{\"size\": \"big\", \"name\": \"n\"}"}]},
+        {"role":"user","content":"[{\"\u0073ort\": \"\u0073\"}]"}]}"#;
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let mut v = SkipsS::default();
+    doc.walk(WalkOptions::default(), &mut v);
+    assert_eq!(
+        v.asked,
+        [
+            "system",
+            "cache_control",
+            "messages",
+            "role",
+            "content",
+            "type",
+            "tool_use_id",
+            "content",
+            "size",
+            "name",
+            "role",
+            "content"
+        ]
+    );
+    for skipped in ["system", "size"] {
+        assert!(!v.visited.iter().any(|t| t == skipped), "{skipped} visited");
+    }
+    for visited in ["s1", "state", "saved", "big", "name", "n", "sort", "s"] {
+        assert!(
+            v.visited.iter().any(|t| t == visited),
+            "{visited} not visited"
+        );
+    }
+    // The same walk with a visitor that skips nothing visits two keys more.
+    let mut all = 0;
+    doc.walk(WalkOptions::default(), &mut |_: &Site<'_>| all += 1);
+    assert_eq!(all, v.visited.len() + 2);
+}
+
 #[test]
 fn frozen_subtrees_freeze_their_keys_too() {
     let seen = walk(r#"{"cache_control":{"type":"ephemeral"}}"#);

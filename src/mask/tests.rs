@@ -474,3 +474,17 @@ fn a_value_seen_outside_strings_before_it_is_learned_changes_nothing_there() {
     assert_eq!(m.counts.total(), 1, "{:?}", m.counts);
     assert!(out.contains(r#""content":"hello"}"#), "{out}");
 }
+
+#[test]
+fn a_key_passed_over_before_its_value_was_learned_is_masked() {
+    // `mybucket` has no byte a find starts at: while nothing is known, the key is skipped
+    // unvisited; the bucket learned later sends the second walk back to it.
+    let body = r#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",
+        "content":"{\"mybucket\": 3}"}]},
+        {"role":"user","content":"s3://mybucket/k"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    assert!(!out.contains("mybucket"), "{out}");
+    let bucket = placeholder_of(&m, "mybucket");
+    assert!(out.contains(&format!(r#"{{\"{bucket}\": 3}}"#)), "{out}");
+}

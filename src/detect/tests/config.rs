@@ -257,3 +257,18 @@ fn debug_output_never_shows_values() {
         "{shown}"
     );
 }
+
+#[test]
+fn texts_are_clean_at_a_glance_only_when_no_pass_could_find_anything() {
+    // A custom pattern or bare accounts can match any text: the glance is never enough.
+    let plain = with(|_| {}).unwrap();
+    let custom = with(|c| c.custom_patterns = vec![pattern("p", "running", "RUN")]).unwrap();
+    let bare = with(|c| c.bare_account_ids = true).unwrap();
+    assert!(plain.nothing_in("running"));
+    assert!(!plain.nothing_in("i-0123456789abcdef0"));
+    assert!(!custom.nothing_in("running"));
+    assert!(!bare.nothing_in("123456789012"));
+    let mut out = Vec::new();
+    custom.scan_known("running", None, &mut KnownValues::default(), &mut out);
+    assert_eq!(out.len(), 1);
+}
