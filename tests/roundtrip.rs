@@ -266,6 +266,8 @@ mod detector {
                 .prop_map(|(a, b, c)| format!("ip-10-{a}-{b}-{c}.eu-west-1.compute.internal")),
             "[a-z]{3,8}\\.c[a-z0-9]{11}\\.us-east-1\\.rds\\.amazonaws\\.com",
             "s3://[a-z][a-z0-9]{2,8}-[a-z0-9]{2,8}(/[a-z0-9]{1,6}){0,2}",
+            // A bucket name without a byte a find starts at: as a key, skipped until learned.
+            "s3://[a-z]{3}[0-9]{4}[a-z]{2}(/[a-z0-9]{1,6}){0,2}",
         ]
     }
 
@@ -329,6 +331,14 @@ mod detector {
             first.push_str(&format!(" (see {bare})"));
             ids.push(bare.clone());
         }
+        // The same values as keys of the tool input, before the tool result that teaches the
+        // accounts (and maybe buckets): keys passed over at first, found by the second pass.
+        let sizes: serde_json::Map<String, Value> = buckets
+            .iter()
+            .chain(&accounts)
+            .enumerate()
+            .map(|(n, name)| (name.clone(), json!(n)))
+            .collect();
         let mut coin = Coin(seed | 1);
         let mut inner_text = String::new();
         super::write(&inner, &mut inner_text, &mut coin, escapes);
@@ -341,7 +351,7 @@ mod detector {
                 {"role": "assistant", "content": [
                     {"type": "text", "text": t(2)},
                     {"type": "tool_use", "id": "toolu_01", "name": "aws_cli",
-                     "input": {"command": t(3)}},
+                     "input": {"command": t(3), "sizes": sizes}},
                 ]},
                 {"role": "user", "content": [
                     {"type": "tool_result", "tool_use_id": "toolu_01", "content": inner_text},
