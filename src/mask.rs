@@ -436,24 +436,23 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
             return;
         }
         self.scan(site.text, key_of(site), |r| site.raw_span(r));
+        let in_place = site.in_place();
+        if in_place && self.known.is_empty() {
+            // Nothing known, text in the body: the second pass needs no record of it.
+            return;
+        }
         let span = site.span();
+        if !self.known.is_empty() && self.learned_at.is_none() {
+            self.learned_at = Some(span.start);
+        }
         // What the second pass needs to decide about this string without scanning it
         // again: its text (a copy when that is not its raw bytes, cheaper than mapping it
         // back) and how many values it was scanned with.
-        if self.known.is_empty() {
-            if site.in_place() {
-                return;
-            }
-        } else if self.learned_at.is_none() {
-            self.learned_at = Some(span.start);
-        }
-        let copied = if site.in_place() {
-            None
-        } else {
+        let copied = (!in_place).then(|| {
             let start = self.texts.len();
             self.texts.push_str(site.text);
-            Some(start..self.texts.len())
-        };
+            start..self.texts.len()
+        });
         if self.visited.capacity() == 0 {
             self.visited.reserve(self.strings);
         }

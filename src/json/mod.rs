@@ -109,7 +109,8 @@ impl Default for WalkOptions {
     }
 }
 
-/// Receives every string of a walked document, in document order.
+/// Receives every string of a walked document, in document order (but the keys it skips,
+/// see [`Visitor::skips_key`]).
 pub trait Visitor {
     fn visit(&mut self, site: &Site<'_>);
 
@@ -257,7 +258,7 @@ impl<'a> Document<'a> {
                 .sum::<usize>()
     }
 
-    /// Visits every string in document order.
+    /// Visits every string in document order (keys the visitor skips are passed over).
     pub fn walk<V: Visitor + ?Sized>(&self, options: WalkOptions, visitor: &mut V) {
         self.walk_with(options, true, true, visitor);
     }
