@@ -72,7 +72,8 @@ impl fmt::Debug for Secret {
 /// Where the bridge listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BridgeAddress {
-    /// `host:port` (a name, an IPv4 address or `[IPv6]`).
+    /// `host:port`: a name, an IPv4 address or an IPv6 address (written `[IPv6]:port` in the
+    /// config, held here without its brackets).
     Tcp { host: String, port: u16 },
     /// `unix:/path`.
     Unix(String),

@@ -77,7 +77,7 @@ fn valid_configs() {
         (r#""bridge_address":"[::1]:7380""#, |c| {
             c.store.bridge_address
                 == BridgeAddress::Tcp {
-                    host: "[::1]".into(),
+                    host: "::1".into(),
                     port: 7380,
                 }
         }),
@@ -371,7 +371,7 @@ fn invalid_configs_name_the_field() {
         (
             with(r#""redis_type":"managed","redis_password":"pw""#),
             "redis_password",
-            "use auth_token",
+            "redis_password: is for traditional mode; managed mode authenticates with redis_auth_token",
         ),
         (
             with(r#""redis_host":"bad host""#),
@@ -383,7 +383,7 @@ fn invalid_configs_name_the_field() {
                 r#""redis_type":"managed","redis_cluster_mode":true,"redis_cluster_endpoint":"c","redis_database":3"#,
             ),
             "redis_database",
-            "redis_database",
+            "redis_database: must be 0 in cluster mode",
         ),
         (
             with(r#""disabled_kinds":"EC2""#),

@@ -77,17 +77,22 @@ fn parse_address(value: &str) -> Result<BridgeAddress, ConfigError> {
     }
     let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
-    let host_ok = if let Some(inner) = host.strip_prefix('[') {
-        inner
+    // An IPv6 address is held without its brackets: the dispatch puts them back.
+    let host = match host.strip_prefix('[') {
+        Some(inner) => inner
             .strip_suffix(']')
-            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
-    } else {
-        !host.is_empty()
+            .filter(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+            .ok_or_else(bad)?,
+        None if !host.is_empty()
             && host
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_') =>
+        {
+            host
+        }
+        None => return Err(bad()),
     };
-    if port == 0 || !host_ok {
+    if port == 0 {
         return Err(bad());
     }
     Ok(BridgeAddress::Tcp {
@@ -207,7 +212,18 @@ fn redis(w: &mut Wire) -> Result<Redis, ConfigError> {
         if w.redis_cluster_mode && database != 0 {
             return Err(ConfigError::new(
                 "redis_database",
-                Problem::OutOfRange { min: 0, max: 0 },
+                Problem::Redis {
+                    problem: "must be 0 in cluster mode (a cluster has only database 0)",
+                },
+            ));
+        }
+        if password.is_some() {
+            return Err(ConfigError::new(
+                "redis_password",
+                Problem::Redis {
+                    problem:
+                        "is for traditional mode; managed mode authenticates with redis_auth_token",
+                },
             ));
         }
     }

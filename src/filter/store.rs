@@ -132,8 +132,13 @@ impl Exchange {
             .add(&metrics::store_failures(failure.code()), 1);
         record(filter, false);
         match failure {
-            Failure::Status(code) => {
-                log::warn!("#{} aws-masker: store failed (status {code})", self.id)
+            Failure::Status(status, Some(code)) => log::warn!(
+                "#{} aws-masker: store failed (status {status}, bridge error {})",
+                self.id,
+                code.as_str()
+            ),
+            Failure::Status(status, None) => {
+                log::warn!("#{} aws-masker: store failed (status {status})", self.id)
             }
             Failure::Conflict(n) => log::warn!(
                 "#{} aws-masker: store failed ({n} placeholders hold another original in Redis: another token_secret?)",

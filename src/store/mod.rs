@@ -2,11 +2,18 @@
 //! answer is read, what the filter does on failure, and the circuit breaker ([`circuit`]).
 //!
 //! ```
+//! use aws_masker::protocol::ErrorCode;
 //! use aws_masker::store::{interpret, Failure};
 //!
 //! // A dispatch that never reached the bridge: no `:status`, a `:dispatch_status` instead.
 //! assert_eq!(interpret(None, Some(b"timeout"), b""), Err(Failure::Timeout));
-//! assert_eq!(interpret(Some(b"500"), None, b"{}"), Err(Failure::Status(500)));
+//! assert_eq!(interpret(Some(b"500"), None, b"{}"), Err(Failure::Status(500, None)));
+//! // The bridge names what failed in its error body: the filter logs that code.
+//! let refused = br#"{"error":{"code":"redis_auth","message":"WRONGPASS"}}"#;
+//! assert_eq!(
+//!     interpret(Some(b"502"), None, refused),
+//!     Err(Failure::Status(502, Some(ErrorCode::RedisAuth)))
+//! );
 //! let ok = interpret(Some(b"200"), None, br#"{"stored":1,"refreshed":0}"#).unwrap();
 //! assert_eq!(ok.stored, 1);
 //! ```
@@ -16,7 +23,9 @@ pub mod circuit;
 use crate::block::BlockReason;
 use crate::config::{OnStoreFailure, Store};
 use crate::placeholder::Mapping;
-use crate::protocol::{self, Entry, MappingsRequest, MappingsResponse, ProtocolError};
+use crate::protocol::{
+    self, Entry, ErrorBody, ErrorCode, MappingsRequest, MappingsResponse, ProtocolError,
+};
 
 /// Why a store step failed. Each has a counter `store_failures_<code>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +36,9 @@ pub enum Failure {
     Timeout,
     /// The bridge could not be reached or answered something that is not HTTP.
     Unreachable,
-    /// The bridge answered with a non-2xx status.
-    Status(u16),
+    /// The bridge answered with a non-2xx status, and the error code of its body if it has
+    /// one (`redis_auth`, `endpoint_not_allowed`, ...: from a fixed set, safe to log).
+    Status(u16, Option<ErrorCode>),
     /// The bridge's 2xx body is not a valid answer.
     Malformed,
     /// Redis holds another original under some of our placeholders (the count).
@@ -55,7 +65,7 @@ impl Failure {
             Failure::Dispatch => "dispatch",
             Failure::Timeout => "timeout",
             Failure::Unreachable => "unreachable",
-            Failure::Status(_) => "status",
+            Failure::Status(..) => "status",
             Failure::Malformed => "malformed",
             Failure::Conflict(_) => "conflict",
             Failure::Encode => "encode",
@@ -141,7 +151,10 @@ pub fn interpret(
         .and_then(|s| s.trim().parse::<u16>().ok())
         .ok_or(Failure::Unreachable)?;
     if !(200..300).contains(&code) {
-        return Err(Failure::Status(code));
+        let bridge_code = protocol::decode::<ErrorBody>(body)
+            .ok()
+            .map(|e| e.error.code);
+        return Err(Failure::Status(code, bridge_code));
     }
     let answer: MappingsResponse = protocol::decode(body).map_err(|_| Failure::Malformed)?;
     if !answer.conflicts.is_empty() {

@@ -76,11 +76,27 @@ fn failures_are_classified() {
     assert_eq!(interpret(Some(b"x"), None, b""), Err(Failure::Unreachable));
     assert_eq!(
         interpret(Some(b"503"), None, b"{}"),
-        Err(Failure::Status(503))
+        Err(Failure::Status(503, None))
     );
     assert_eq!(
         interpret(Some(b"302"), None, b""),
-        Err(Failure::Status(302))
+        Err(Failure::Status(302, None))
+    );
+    assert_eq!(
+        interpret(
+            Some(b"403"),
+            None,
+            br#"{"error":{"code":"endpoint_not_allowed","message":"not in the allowlist"}}"#
+        ),
+        Err(Failure::Status(403, Some(ErrorCode::EndpointNotAllowed)))
+    );
+    assert_eq!(
+        interpret(
+            Some(b"502"),
+            None,
+            br#"{"error":{"code":"redis_new_thing","message":"m"}}"#
+        ),
+        Err(Failure::Status(502, Some(ErrorCode::Unknown)))
     );
     assert_eq!(
         interpret(Some(b"200"), None, b"garbage"),
@@ -99,7 +115,7 @@ fn failures_are_classified() {
         Failure::Dispatch,
         Failure::Timeout,
         Failure::Unreachable,
-        Failure::Status(1),
+        Failure::Status(1, None),
         Failure::Malformed,
         Failure::Conflict(1),
         Failure::Encode,

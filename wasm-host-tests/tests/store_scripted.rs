@@ -66,6 +66,25 @@ fn stored_then_forwarded_masked_and_restored() {
 }
 
 #[test]
+fn an_ipv6_bridge_address_is_dispatched_to_with_one_pair_of_brackets() {
+    let cfg = format!(
+        r#"{{"token_secret":"{SECRET}","use_redis":true,"bridge_address":"[::1]:7399","redis_password":"pw-not-logged"}}"#
+    );
+    let h = host(
+        HostConfig::with_config(cfg.into_bytes()),
+        Arc::new(ScriptedTransport::new(vec![Ok(DispatchResponse::new(
+            200, OK,
+        ))])),
+    );
+    let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    assert_eq!(r.dispatches.len(), 1);
+    assert_eq!(r.dispatches[0].request.upstream, "[::1]:7399");
+    assert_masked_upstream(&r);
+    assert_eq!(r.counter("store_ok"), 1);
+}
+
+#[test]
 fn nothing_to_store_means_no_dispatch_and_use_redis_off_never_dispatches() {
     let h = scripted("", vec![]);
     let r = h.exchange(Request::post("/v1/messages", &messages_body("hello")), echo);
@@ -107,6 +126,24 @@ fn failures_block_with_block_policy() {
         assert_eq!(r.counter("blocks_store_failed"), 1, "{code}");
         assert!(!r.log_text().contains(EC2));
     }
+}
+
+#[test]
+fn a_refusal_is_logged_with_the_bridge_error_code_and_nothing_of_its_message() {
+    let refused = br#"{"error":{"code":"redis_auth","message":"WRONGPASS for pw-not-logged"}}"#;
+    let h = scripted("", vec![Ok(DispatchResponse::new(502, refused))]);
+    let r = h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    assert_store_failed(&r);
+    assert_eq!(r.counter("store_failures_status"), 1);
+    let logs = r.log_text();
+    assert!(
+        logs.contains("store failed (status 502, bridge error redis_auth)"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("WRONGPASS") && !logs.contains("pw-not-logged") && !logs.contains(EC2),
+        "{logs}"
+    );
 }
 
 #[test]
