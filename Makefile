@@ -61,7 +61,7 @@ run: build
 	@echo ""
 	@echo "  aws-masker gateway: http://$(LISTEN) -> $(UPSTREAM)"
 	@echo "  point a client at it:   export ANTHROPIC_BASE_URL=http://$(LISTEN)"
-	@echo "  try it offline:         $(HOST_BIN) replay --wasm $(WASM) --config $(CONFIG) --request BODY.json"
+	@echo "  try it offline:         $(HOST_BIN) replay --wasm $(WASM) --config $(CONFIG) --request BODY.json --client-body-buffer $(CLIENT_BODY_BUFFER)"
 	@echo ""
 	$(HOST_BIN) serve --wasm $(WASM) --config "$(CONFIG)" --listen $(LISTEN) --upstream $(UPSTREAM) \
 		--workers $(WORKERS) --client-body-buffer $(CLIENT_BODY_BUFFER)

@@ -426,7 +426,10 @@ fn kong_conf_has_what_the_filter_needs() {
         conf.contains_key("nginx_wasm_shm_kv_aws_masker"),
         "node_cache: true needs it"
     );
-    assert!(conf.contains_key("nginx_http_wasm_response_body_buffers"));
+    assert!(
+        !conf.contains_key("nginx_http_wasm_response_body_buffers"),
+        "the filter never pauses a response: a response-buffering window would be unused"
+    );
     let max_body = config_schema()["properties"]["max_body_bytes"]["default"]
         .as_u64()
         .expect("default");

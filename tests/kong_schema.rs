@@ -577,6 +577,17 @@ fn builtin_kind_labels_are_the_detectors() {
 }
 
 #[test]
+fn the_readme_counts_the_built_in_kinds() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let claim = format!("{} kinds:", Detector::builtin_labels().len());
+    assert!(
+        readme.contains(&claim),
+        "README.md must say {claim:?} (the detector's built-in labels)"
+    );
+}
+
+#[test]
 fn what_only_the_filter_can_check() {
     // draft-04 cannot express these; Kong accepts them and the filter refuses to load (500 on the
     // chain, docs/failure-behaviour.md). Listed so that a change on either side is noticed.
