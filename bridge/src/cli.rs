@@ -23,6 +23,9 @@ serve options (environment variable in brackets):
                              [AWS_MASKER_BRIDGE_REQUEST_TIMEOUT_MS]
   --max-body-bytes N         largest request body, default 8388608 [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
+  --shutdown-delay-ms N      after SIGTERM/SIGINT, keep serving this long before closing the
+                             listener (a sidecar outliving Kong's own drain), default 0
+                             [AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS]
   --drain-timeout-ms N       how long shutdown waits for requests in flight, default 5000
   --quiet                    no per-request log lines [AWS_MASKER_BRIDGE_QUIET=1]
 restore options:
@@ -75,6 +78,9 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_profiles: usize,
+    /// How long the server keeps accepting after a stop signal (`/readyz` answers
+    /// `shutting_down` meanwhile).
+    pub shutdown_delay: Duration,
     pub drain_timeout: Duration,
     pub quiet: bool,
     pub redis: RedisOptions,
@@ -144,6 +150,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     let mut max_body = env("AWS_MASKER_BRIDGE_MAX_BODY_BYTES");
     let mut max_profiles = env("AWS_MASKER_BRIDGE_MAX_PROFILES");
     let mut drain = env("AWS_MASKER_BRIDGE_DRAIN_TIMEOUT_MS");
+    let mut delay = env("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS");
     let mut quiet = env("AWS_MASKER_BRIDGE_QUIET").is_some_and(|v| v == "1" || v == "true");
     let (mut profile_file, mut input, mut output, mut format) = (None, None, None, None);
 
@@ -174,6 +181,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             "--max-body-bytes" if !restore => max_body = Some(value("--max-body-bytes")?),
             "--max-profiles" if !restore => max_profiles = Some(value("--max-profiles")?),
             "--drain-timeout-ms" if !restore => drain = Some(value("--drain-timeout-ms")?),
+            "--shutdown-delay-ms" if !restore => delay = Some(value("--shutdown-delay-ms")?),
             "--quiet" if !restore => quiet = true,
             "--profile-file" if restore => profile_file = Some(value("--profile-file")?),
             "--in" if restore => input = Some(value("--in")?),
@@ -246,6 +254,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
+        shutdown_delay: millis("--shutdown-delay-ms", delay, 0)?,
         drain_timeout: millis("--drain-timeout-ms", drain, 5000)?,
         quiet,
         redis,
@@ -318,6 +327,19 @@ mod tests {
         assert!(s.allow_redis.is_empty());
         assert_eq!(s.redis.timeout, Duration::from_millis(1000));
         assert_eq!(s.max_body_bytes, aws_masker::protocol::MAX_BODY_BYTES);
+        assert_eq!(s.shutdown_delay, Duration::ZERO);
+        assert_eq!(s.drain_timeout, Duration::from_millis(5000));
+        let env = [("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS", "15000")];
+        assert_eq!(
+            serve(&[], &env).unwrap().shutdown_delay,
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            serve(&["--shutdown-delay-ms=250"], &env)
+                .unwrap()
+                .shutdown_delay,
+            Duration::from_millis(250)
+        );
     }
 
     #[test]

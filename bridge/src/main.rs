@@ -64,6 +64,7 @@ fn main() -> ExitCode {
                 pool: Pool::new(settings),
                 metrics: metrics::Metrics::default(),
                 options,
+                stopping: std::sync::atomic::AtomicBool::new(false),
             });
             match runtime.block_on(server::serve(state)) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ use std::convert::Infallible;
 use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -38,11 +39,17 @@ use crate::backend::{BackendError as Failure, Pool};
 use crate::cli::{Listen, ServeOptions};
 use crate::metrics::Metrics;
 
+/// The pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// Everything a request handler needs.
 pub struct State {
     pub options: ServeOptions,
     pub pool: Pool,
     pub metrics: Metrics,
+    /// Set when a stop signal came: `/readyz` answers `shutting_down` while the server
+    /// still serves for `shutdown_delay`.
+    pub stopping: AtomicBool,
 }
 
 /// Counts for the log line; never values.
@@ -172,25 +179,40 @@ impl Drop for Listener {
     }
 }
 
-/// Runs the server until SIGTERM or SIGINT, then drains requests in flight.
+/// Runs the server until SIGTERM or SIGINT, keeps serving for `shutdown_delay` (as a
+/// sidecar must while Kong drains its own requests), then drains requests in flight.
 pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     let listener = Listener::bind(&state.options.listen).await?;
     log_event("listening", &[("listen", listener.describe())]);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut signal = std::pin::pin!(shutdown_signal());
+    // Armed by the signal: the end of the shutdown delay.
+    let mut delay = std::pin::pin!(tokio::time::sleep(Duration::MAX));
+    let mut signalled = false;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok(stream) = accepted else { continue };
-                state.metrics.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tasks.spawn(serve_connection(state.clone(), stream, stop_rx.clone()));
-            }
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    state.metrics.connections.fetch_add(1, Ordering::Relaxed);
+                    tasks.spawn(serve_connection(state.clone(), stream, stop_rx.clone()));
+                }
+                // Out of file descriptors, or a connection reset before it was accepted:
+                // pause instead of retrying at once (EMFILE would spin at full CPU).
+                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+            },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            name = &mut signal => {
-                log_event("shutting down", &[("signal", name.to_string())]);
-                break;
+            name = &mut signal, if !signalled => {
+                signalled = true;
+                state.stopping.store(true, Ordering::Relaxed);
+                let wait = state.options.shutdown_delay;
+                log_event(
+                    "shutting down",
+                    &[("signal", name.to_string()), ("serving_for_ms", wait.as_millis().to_string())],
+                );
+                delay.as_mut().reset(tokio::time::Instant::now() + wait);
             }
+            () = &mut delay, if signalled => break,
         }
     }
     drop(listener);
@@ -431,6 +453,9 @@ async fn ready_one(state: &State, req: Request<Incoming>) -> Outcome {
 }
 
 async fn ready_all(state: &State) -> Outcome {
+    if state.stopping.load(Ordering::Relaxed) {
+        return Outcome::error(ErrorCode::ShuttingDown, "shutting down");
+    }
     let backends = state.pool.backends();
     let checks = futures_util::future::join_all(backends.iter().map(|b| b.ping())).await;
     if let Some(Err(e)) = checks.into_iter().find(Result::is_err) {

@@ -607,6 +607,39 @@ fn sigterm_stops_the_bridge_cleanly() {
 }
 
 #[test]
+fn after_sigterm_it_serves_for_the_shutdown_delay_then_stops() {
+    // A sidecar next to Kong: Kong drains its requests after the same SIGTERM, and their
+    // stores must still find the bridge.
+    let (_redis, mut bridge, profile) = protected(&["--shutdown-delay-ms", "1500"]);
+    let signalled = Instant::now();
+    bridge.send_term();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = bridge.get("/readyz");
+    assert_eq!((status, error_code(&body).as_str()), (503, "shutting_down"));
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[(placeholder("EC2", 7), ORIGINAL.into())],
+        &[],
+    ));
+    assert_eq!(v["stored"], 1);
+    assert!(
+        signalled.elapsed() < Duration::from_millis(1500),
+        "the checks took the whole delay: the test proves nothing"
+    );
+    assert!(
+        bridge.wait_exit(Duration::from_secs(8)),
+        "bridge did not exit 0 after the delay"
+    );
+    assert!(signalled.elapsed() >= Duration::from_millis(1500));
+    let logs = bridge.logs();
+    assert!(
+        logs.contains("\"serving_for_ms\":\"1500\"") && logs.contains("\"stopped\""),
+        "{logs}"
+    );
+}
+
+#[test]
 fn listens_on_a_unix_socket_like_bridge_address_unix() {
     let redis = Redis::start(&[]);
     let dir = TempDir::new("unix");

@@ -320,14 +320,26 @@ impl Bridge {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM without waiting.
+    pub fn send_term(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
+    }
+
     /// Sends SIGTERM and returns whether the process exited successfully within `limit`.
     pub fn terminate(&mut self, limit: Duration) -> bool {
+        self.send_term();
+        self.wait_exit(limit)
+    }
+
+    /// Whether the process exits successfully within `limit` (killed if not).
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
         let Some(mut child) = self.child.take() else {
             return false;
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(status)) = child.try_wait() {
