@@ -244,12 +244,80 @@ impl<R: Restore> ResponseBody<R> {
     }
 }
 
+/// The token that opens a thinking block's text (`"type":"thinking"` or the `"thinking"` key):
+/// inside a JSON string a quote is escaped, so the bytes are a token of the document itself.
+const THINKING: &[u8] = b"\"thinking\"";
+
+/// A JSON body past the hold limit, restored as text as it streams until a thinking block
+/// shows; from there on it passes unchanged. Thinking text is signed and never masked in
+/// requests: a placeholder the model wrote there and restored would go back to the API with
+/// the client's next turn, its original unmasked.
+pub struct JsonStream {
+    stream: StreamRestorer,
+    /// The last bytes fed (one short of the token), to find it across chunks.
+    tail: Vec<u8>,
+    passing: bool,
+}
+
+impl JsonStream {
+    fn new() -> Self {
+        JsonStream {
+            stream: StreamRestorer::new(Escape::Json),
+            tail: Vec::new(),
+            passing: false,
+        }
+    }
+
+    fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
+        if self.passing {
+            out.extend_from_slice(chunk);
+            return;
+        }
+        // Where the token starts in this chunk (0 if it began in the last one).
+        let keep = THINKING.len() - 1;
+        let head = chunk.get(..keep).unwrap_or(chunk);
+        let mut seam = std::mem::take(&mut self.tail);
+        let before = seam.len();
+        seam.extend_from_slice(head);
+        let at = memchr::memmem::find(&seam, THINKING)
+            .map(|i| i.saturating_sub(before))
+            .or_else(|| memchr::memmem::find(chunk, THINKING));
+        let Some(at) = at else {
+            seam.clear();
+            seam.extend_from_slice(
+                chunk
+                    .get(chunk.len().saturating_sub(keep)..)
+                    .unwrap_or(chunk),
+            );
+            self.tail = seam;
+            self.stream.feed(mapping, chunk, out);
+            return;
+        };
+        // What comes before the token is restored; nothing from it on.
+        let (restored, passed) = chunk.split_at(at.min(chunk.len()));
+        self.stream.feed(mapping, restored, out);
+        self.stream.finish(mapping, out);
+        self.passing = true;
+        out.extend_from_slice(passed);
+    }
+
+    fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        if !self.passing {
+            self.stream.finish(mapping, out);
+        }
+    }
+}
+
+fn has_thinking(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, THINKING).is_some()
+}
+
 /// The restorer a response plan picks.
 pub enum Restorer {
     /// JSON held whole and restored as a document: thinking blocks and signatures stay
-    /// untouched (streams past the hold limit).
+    /// untouched. Past the hold limit it streams ([`JsonStream`]).
     Json {
-        stream: StreamRestorer,
+        stream: JsonStream,
         whole: RestoreStats,
     },
     /// Other text, restored as it streams.
@@ -261,14 +329,16 @@ pub enum Restorer {
 impl Restore for Restorer {
     fn feed(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
         match self {
-            Restorer::Json { stream: r, .. } | Restorer::Text(r) => r.feed(mapping, chunk, out),
+            Restorer::Json { stream, .. } => stream.feed(mapping, chunk, out),
+            Restorer::Text(r) => r.feed(mapping, chunk, out),
             Restorer::Sse(r) => r.feed(mapping, chunk, out),
         }
     }
 
     fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
         match self {
-            Restorer::Json { stream: r, .. } | Restorer::Text(r) => r.finish(mapping, out),
+            Restorer::Json { stream, .. } => stream.finish(mapping, out),
+            Restorer::Text(r) => r.finish(mapping, out),
             Restorer::Sse(r) => r.finish(mapping, out),
         }
     }
@@ -282,9 +352,14 @@ impl Restore for Restorer {
                     whole.add(stats);
                 } else {
                     // Not a JSON document (a proxy's error page, a cut body): restore the text
-                    // with JSON escaping, which is what a JSON string would need.
+                    // with JSON escaping, which is what a JSON string would need; unless it
+                    // holds thinking text, which passes unchanged (see `JsonStream`).
                     out.truncate(start);
-                    restore_into(body, mapping, Escape::Json, out, whole);
+                    if has_thinking(body) {
+                        out.extend_from_slice(body);
+                    } else {
+                        restore_into(body, mapping, Escape::Json, out, whole);
+                    }
                 }
             }
             other => {
@@ -297,7 +372,7 @@ impl Restore for Restorer {
     fn counts(&self) -> RestoreCounts {
         let stats = match self {
             Restorer::Json { stream, whole } => {
-                let mut s = stream.stats();
+                let mut s = stream.stream.stats();
                 s.add(*whole);
                 s
             }
@@ -322,7 +397,7 @@ pub fn body_for(
         ResponsePlan::Pass | ResponsePlan::SkipEncoded => None,
         ResponsePlan::Whole => Some(ResponseBody::whole(
             Restorer::Json {
-                stream: StreamRestorer::new(Escape::Json),
+                stream: JsonStream::new(),
                 whole: RestoreStats::default(),
             },
             content_length,
@@ -643,6 +718,47 @@ mod tests {
         }
         let (_, counts) = through(ResponsePlan::Whole, json.as_bytes(), 5, true, 1 << 20, &m);
         assert_eq!(counts.unknown, 1);
+    }
+
+    #[test]
+    fn thinking_text_is_never_restored_when_json_cannot_be_held_or_read() {
+        let (m, p) = real_mapping();
+        let restored = r#"i-0abc\"quoted\""#;
+        let body = format!(
+            r#"{{"content":[{{"type":"text","text":"see {p}"}},{{"type":"thinking","thinking":"{p}","signature":"s"}},{{"type":"text","text":"{p}"}}]}}"#
+        );
+        // Past the hold limit (10 bytes), streamed: restored up to the thinking block, then
+        // passed unchanged, wherever the chunks are cut (the token across a cut included).
+        let expected = body.replacen(&p, restored, 1);
+        for cut in 0..=body.len() {
+            for cl in [true, false] {
+                let (client, counts) =
+                    through(ResponsePlan::Whole, body.as_bytes(), cut, cl, 10, &m);
+                assert_eq!(
+                    String::from_utf8_lossy(&client),
+                    expected,
+                    "cut {cut} cl {cl}"
+                );
+                assert!(counts.restored <= 1, "cut {cut}");
+            }
+        }
+        // Not a JSON document, held whole: with thinking, unchanged; without, restored.
+        let broken = format!("{body}<cut>");
+        let (client, _) = through(
+            ResponsePlan::Whole,
+            broken.as_bytes(),
+            7,
+            false,
+            1 << 20,
+            &m,
+        );
+        assert_eq!(String::from_utf8_lossy(&client), broken);
+        let plain = format!(r#"{{"content":[{{"type":"text","text":"{p}"}}<cut>"#);
+        let (client, _) = through(ResponsePlan::Whole, plain.as_bytes(), 7, false, 1 << 20, &m);
+        assert_eq!(
+            String::from_utf8_lossy(&client),
+            plain.replace(&p, restored)
+        );
     }
 
     #[test]
