@@ -188,23 +188,32 @@ impl<S: Scan> Masker<S> {
         }
         let mut issuer = Issuer::new(&self.scanner, &self.placeholders);
         match format {
-            BodyFormat::Json => {
-                let doc = Document::parse(body)?;
-                issuer.strings = doc.strings_hint();
-                doc.walk(WalkOptions::default(), &mut issuer);
-                if issuer.needs_second_pass(doc.text()) {
-                    let mut again = Rescan::new(&mut issuer);
-                    doc.walk(WalkOptions::default(), &mut again);
-                }
-            }
+            BodyFormat::Json => mask_document(&Document::parse(body)?, &mut issuer),
             BodyFormat::Text => {
                 let text = std::str::from_utf8(body).map_err(|e| MaskError::InvalidUtf8 {
                     offset: e.valid_up_to(),
                 })?;
-                issuer.scan(text, None, |r| r);
+                // A JSON document labelled as text: whoever reads it as JSON decodes escapes
+                // a scan of the raw text does not see through (`\ni-...`, `\u0069-...`), so
+                // it is masked as the JSON it is.
+                let opens = text.trim_start().starts_with(['{', '[']);
+                match opens.then(|| Document::parse_str(text).ok()).flatten() {
+                    Some(doc) => mask_document(&doc, &mut issuer),
+                    None => issuer.scan(text, None, |r| r),
+                }
             }
         }
         Ok(issuer.finish(body))
+    }
+}
+
+/// Walks `doc` with `issuer`, and again if a value learned late is in strings walked before.
+fn mask_document<S: Scan>(doc: &Document<'_>, issuer: &mut Issuer<'_, S>) {
+    issuer.strings = doc.strings_hint();
+    doc.walk(WalkOptions::default(), issuer);
+    if issuer.needs_second_pass(doc.text()) {
+        let mut again = Rescan::new(issuer);
+        doc.walk(WalkOptions::default(), &mut again);
     }
 }
 

@@ -193,6 +193,30 @@ fn text_bodies_are_scanned_whole() {
 }
 
 #[test]
+fn a_json_document_sent_as_text_is_masked_as_json() {
+    // Read as JSON upstream, `\ni-...` and `\u0069-...` are instance ids; in the raw text the
+    // first follows an `n` and the second is not spelled out.
+    let real = Masker::new(
+        detect::Detector::new(&detect::DetectorConfig::default()).unwrap(),
+        Placeholders::new(SECRET),
+        1 << 24,
+    );
+    let body = r#" {"messages":[{"role":"user","content":"hosts:\ni-0123456789abcdef0 and \u0069-0fedcba9876543210"}]}"#;
+    let m = real.mask(body.as_bytes(), BodyFormat::Text).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    assert!(
+        !out.contains("0123456789abcdef0") && !out.contains("0fedcba9876543210"),
+        "{out}"
+    );
+    assert_eq!(m.counts.get("EC2"), 2);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert!(doc["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("hosts:\nAWS_EC2_"));
+}
+
+#[test]
 fn errors_have_codes_and_numbers_only() {
     let small = Masker::new(FakeScanner::default(), Placeholders::new(SECRET), 10);
     let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
