@@ -114,11 +114,16 @@ enum Action {
         kind: Kind,
         value: Range<usize>,
     },
-    Citation,
+    /// An event restored as it is, as JSON text: citations, a block's start (server tool
+    /// and MCP results), the message's start. Never one with thinking text in it.
+    Restore,
     Stop {
         index: u64,
     },
     FlushAll,
+    /// [`Action::FlushAll`], then [`Action::Restore`] (`message_delta`'s stop sequence,
+    /// an `error`'s message).
+    FlushRestore,
 }
 
 impl Default for SseRestorer {
@@ -309,7 +314,7 @@ impl SseRestorer {
                 self.malformed += 1;
                 out.extend_from_slice(raw);
             }
-            Action::Citation => restore_into(raw, mapping, Escape::Json, out, &mut self.stats),
+            Action::Restore => self.restore_raw(mapping, raw, out),
             Action::Stop { index } => {
                 self.flush_block(mapping, index, out);
                 out.extend_from_slice(raw);
@@ -317,6 +322,10 @@ impl SseRestorer {
             Action::FlushAll => {
                 self.flush_blocks(mapping, None, out);
                 out.extend_from_slice(raw);
+            }
+            Action::FlushRestore => {
+                self.flush_blocks(mapping, None, out);
+                self.restore_raw(mapping, raw, out);
             }
             Action::Delta { index, kind, value } => {
                 let delta = Delta {
@@ -329,6 +338,16 @@ impl SseRestorer {
                 };
                 self.delta(mapping, delta, complete, out);
             }
+        }
+    }
+
+    /// Restores an event as JSON text, unless it holds thinking text (`"thinking"`, a token
+    /// of the JSON: inside a string its quotes are escaped), which passes as it is.
+    fn restore_raw(&mut self, mapping: &Mapping, raw: &[u8], out: &mut Vec<u8>) {
+        if memchr::memmem::find(raw, br#""thinking""#).is_some() {
+            out.extend_from_slice(raw);
+        } else {
+            restore_into(raw, mapping, Escape::Json, out, &mut self.stats);
         }
     }
 
@@ -670,7 +689,7 @@ fn classify_members(data: &[u8]) -> Action {
             let (kind, value) = match field(dtype) {
                 Some(br#""text_delta""#) => (Kind::Text, string(text)),
                 Some(br#""input_json_delta""#) => (Kind::Json, string(partial)),
-                Some(br#""citations_delta""#) => return Action::Citation,
+                Some(br#""citations_delta""#) => return Action::Restore,
                 _ => return Action::Pass,
             };
             match value {
@@ -682,7 +701,9 @@ fn classify_members(data: &[u8]) -> Action {
             Some(index) => Action::Stop { index },
             None => Action::Malformed,
         },
-        Some(br#""message_delta""# | br#""message_stop""# | br#""error""#) => Action::FlushAll,
+        Some(br#""content_block_start""# | br#""message_start""#) => Action::Restore,
+        Some(br#""message_delta""# | br#""error""#) => Action::FlushRestore,
+        Some(br#""message_stop""#) => Action::FlushAll,
         _ => Action::Pass,
     }
 }

@@ -353,6 +353,59 @@ fn error_event_flushes_held_text_then_passes() {
 }
 
 #[test]
+fn block_starts_message_deltas_and_errors_are_restored_but_never_thinking() {
+    let (mapping, ps) = setup();
+    // A server tool's result arrives whole in its block's start; a stop sequence and an
+    // error message quote the text they saw; an original with quotes is escaped for JSON.
+    let result = format!(
+        r#"{{"type":"content_block_start","index":1,"content_block":{{"type":"web_fetch_tool_result","tool_use_id":"srvtoolu_1","content":{{"type":"web_fetch_result","url":"https://example.com","content":{{"type":"document","source":{{"type":"text","media_type":"text/plain","data":"{} and {}"}}}}}}}}}}"#,
+        ps[0], ps[3]
+    );
+    let message_delta = format!(
+        r#"{{"type":"message_delta","delta":{{"stop_reason":"stop_sequence","stop_sequence":"{}"}},"usage":{{"output_tokens":9}}}}"#,
+        ps[1]
+    );
+    let error = format!(
+        r#"{{"type":"error","error":{{"type":"invalid_request_error","message":"no tool for {}"}}}}"#,
+        ps[2]
+    );
+    let thinking = format!(
+        r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"thinking","thinking":"{}","signature":""}}}}"#,
+        ps[0]
+    );
+    let stream = format!(
+        "{}{}{}{}",
+        event("content_block_start", &thinking, "\n"),
+        event("content_block_start", &result, "\n"),
+        event("message_delta", &message_delta, "\n"),
+        event("error", &error, "\n"),
+    );
+    let escaped = serde_json::to_string(ORIGINALS[3].1).unwrap();
+    let want = format!(
+        "{}{}{}{}",
+        event("content_block_start", &thinking, "\n"),
+        event(
+            "content_block_start",
+            &result
+                .replace(&ps[0], ORIGINALS[0].1)
+                .replace(&ps[3], &escaped[1..escaped.len() - 1]),
+            "\n"
+        ),
+        event(
+            "message_delta",
+            &message_delta.replace(&ps[1], ORIGINALS[1].1),
+            "\n"
+        ),
+        event("error", &error.replace(&ps[2], ORIGINALS[2].1), "\n"),
+    );
+    for cut in 0..=stream.len() {
+        let (out, sse) = run(&mapping, stream.as_bytes(), &[cut]);
+        assert_eq!(String::from_utf8_lossy(&out), want, "cut {cut}");
+        assert_eq!(sse.stats().restored, 4, "cut {cut}");
+    }
+}
+
+#[test]
 fn stream_cut_mid_event() {
     let (mapping, ps) = setup();
     let whole = text_delta(0, &format!("then {} done", ps[0]), "\n");
