@@ -200,7 +200,20 @@ impl Exchange {
         );
         match answer {
             Ok(answer) => {
-                let learned = store::merge_found(&answer, &lookup, &mut self.mapping);
+                let merged = store::merge_found(
+                    &answer,
+                    &lookup,
+                    filter.masker.placeholders(),
+                    &mut self.mapping,
+                );
+                if merged.foreign > 0 {
+                    log::warn!(
+                        "#{} aws-masker: store: {} looked-up placeholders do not derive from their original with this token_secret: ignored",
+                        self.id,
+                        merged.foreign
+                    );
+                }
+                let learned = merged.added;
                 filter.metrics.add(metrics::STORE_OK, 1);
                 record(&filter, true);
                 if filter.config.node_cache {

@@ -22,7 +22,7 @@ pub mod circuit;
 
 use crate::block::BlockReason;
 use crate::config::{OnStoreFailure, Store};
-use crate::placeholder::Mapping;
+use crate::placeholder::{Mapping, Placeholders, HASH_LEN, PREFIX};
 use crate::protocol::{
     self, Entry, ErrorBody, ErrorCode, MappingsRequest, MappingsResponse, ProtocolError,
 };
@@ -164,22 +164,56 @@ pub fn interpret(
     Ok(answer)
 }
 
+/// What [`merge_found`] did with the looked-up entries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Entries added to the mapping.
+    pub added: u32,
+    /// Entries whose placeholder is not what this `token_secret` derives for their original:
+    /// another deployment's, or a Redis someone wrote into. Left out.
+    pub foreign: u32,
+}
+
+/// Collision rounds tried when checking a looked-up entry (a round past 0 is taken only when
+/// two originals of one exchange hash alike: about never).
+const ROUNDS: u32 = 4;
+
 /// Adds the looked-up entries to `mapping` so the response restores them; only those the
-/// exchange asked for and does not know. Returns how many were added.
-pub fn merge_found(answer: &MappingsResponse, asked: &[String], mapping: &mut Mapping) -> u32 {
-    let mut added = 0;
+/// exchange asked for and does not know, and only if `keys` derives their placeholder from
+/// their original: what Redis answers is not trusted to put text in a response.
+pub fn merge_found(
+    answer: &MappingsResponse,
+    asked: &[String],
+    keys: &Placeholders,
+    mapping: &mut Mapping,
+) -> Merged {
+    let mut merged = Merged::default();
     for entry in &answer.found {
         if !asked.contains(&entry.placeholder) {
+            continue;
+        }
+        if !derived(keys, &entry.placeholder, &entry.original) {
+            merged.foreign += 1;
             continue;
         }
         if mapping
             .insert(entry.placeholder.clone(), entry.original.clone())
             .is_ok()
         {
-            added += 1;
+            merged.added += 1;
         }
     }
-    added
+    merged
+}
+
+/// True when `placeholder` is `keys`' placeholder for `original` of the kind it names.
+fn derived(keys: &Placeholders, placeholder: &str, original: &str) -> bool {
+    let label = placeholder
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.get(..rest.len().checked_sub(HASH_LEN + 1)?));
+    label.is_some_and(|label| {
+        (0..ROUNDS).any(|round| keys.derive(label, original, round) == placeholder)
+    })
 }
 
 #[cfg(test)]

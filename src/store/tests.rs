@@ -127,14 +127,33 @@ fn failures_are_classified() {
 }
 
 #[test]
-fn found_entries_join_the_mapping_only_when_asked() {
+fn found_entries_join_the_mapping_only_when_asked_and_derived_with_our_secret() {
+    let keys = Placeholders::new(b"Xq3v9Jk2Lm8Np4Rs7Tu1Wy6Za5Bc0DeF");
+    let genuine = keys.derive("ARN_IAM_ROLE", "arn:x", 0);
+    let forged = keys.derive("EC2", "i-0real", 0);
+    let other_secret =
+        Placeholders::new(b"another secret of at least 32 bytes!").derive("EC2", "i-0b", 0);
     let body = format!(
-        r#"{{"stored":1,"refreshed":0,"found":[{{"placeholder":"{P3}","original":"arn:x"}},{{"placeholder":"{P2}","original":"other"}}]}}"#
+        r#"{{"stored":1,"refreshed":0,"found":[{{"placeholder":"{genuine}","original":"arn:x"}},{{"placeholder":"{P2}","original":"other"}},{{"placeholder":"{forged}","original":"i-0attacker"}},{{"placeholder":"{other_secret}","original":"i-0b"}}]}}"#
     );
     let answer = interpret(Some(b"200"), None, body.as_bytes()).unwrap();
     let mut m = mapping();
-    assert_eq!(merge_found(&answer, &[P3.to_owned()], &mut m), 1);
-    assert_eq!(m.original(P3), Some("arn:x"));
+    let asked = [genuine.clone(), forged.clone(), other_secret.clone()];
+    let merged = merge_found(&answer, &asked, &keys, &mut m);
+    assert_eq!(
+        merged,
+        Merged {
+            added: 1,
+            foreign: 2
+        }
+    );
+    assert_eq!(m.original(&genuine), Some("arn:x"));
+    assert_eq!(
+        m.original(&forged),
+        None,
+        "Redis cannot choose what a placeholder restores to"
+    );
+    assert_eq!(m.original(&other_secret), None);
     assert_eq!(
         m.original(P2),
         Some("vpc-1"),
