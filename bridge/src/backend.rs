@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_masker::protocol::{
     redis_key, Entry, ErrorCode, MappingsResponse, RedisProfile, MAX_ORIGINAL_LEN,
@@ -101,7 +101,19 @@ pub struct Backend {
     timeout: Duration,
 }
 
-type Slot = Arc<OnceCell<Backend>>;
+/// A profile's connection, made once; and the last failed attempt, so that requests queued
+/// behind it fail at once instead of each trying again in turn (with Redis gone, each
+/// attempt takes the connect timeout: the tenth request would wait ten of them).
+#[derive(Default)]
+struct SlotState {
+    backend: OnceCell<Backend>,
+    failed: Mutex<Option<(Instant, BackendError)>>,
+}
+
+type Slot = Arc<SlotState>;
+
+/// How long a failed connect answers for its profile before the next attempt.
+const RETRY_AFTER: Duration = Duration::from_millis(1000);
 
 /// Connections cached per profile.
 pub struct Pool {
@@ -119,7 +131,10 @@ impl Pool {
 
     /// Profiles currently connected.
     pub fn connected(&self) -> usize {
-        self.lock().values().filter(|s| s.initialized()).count()
+        self.lock()
+            .values()
+            .filter(|s| s.backend.initialized())
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RedisProfile, Slot>> {
@@ -127,12 +142,13 @@ impl Pool {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The connection for `profile`, connecting on first use. A failed connect is not cached.
+    /// The connection for `profile`, connecting on first use. A failed connect answers for
+    /// the profile for [`RETRY_AFTER`], then the next request tries again.
     pub async fn get(&self, profile: &RedisProfile) -> Result<Backend, BackendError> {
         let slot = {
             let mut slots = self.lock();
             if !slots.contains_key(profile) && slots.len() >= self.settings.max_profiles {
-                slots.retain(|_, s| s.initialized());
+                slots.retain(|_, s| s.backend.initialized());
                 if slots.len() >= self.settings.max_profiles {
                     if let Some(victim) = slots.keys().next().cloned() {
                         slots.remove(&victim);
@@ -141,16 +157,47 @@ impl Pool {
             }
             slots.entry(profile.clone()).or_default().clone()
         };
-        slot.get_or_try_init(|| connect(profile, &self.settings))
+        let recent_failure = || {
+            let failed = slot.failed.lock().unwrap_or_else(|e| e.into_inner());
+            failed
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < RETRY_AFTER)
+                .map(|(_, e)| e.clone())
+        };
+        if let Some(e) = recent_failure() {
+            return Err(e);
+        }
+        slot.backend
+            .get_or_try_init(|| async {
+                // Queued behind an attempt that just failed: its answer is ours.
+                if let Some(e) = recent_failure() {
+                    return Err(e);
+                }
+                let connected = connect(profile, &self.settings).await;
+                if let Err(e) = &connected {
+                    let mut failed = slot.failed.lock().unwrap_or_else(|e| e.into_inner());
+                    *failed = Some((Instant::now(), e.clone()));
+                }
+                connected
+            })
             .await
             .cloned()
+    }
+
+    /// Drops `profile`'s connection after `error`, when it says the connection itself may be
+    /// the problem (a command that timed out: the node may be gone, or demoted by a
+    /// failover, while the socket stays open); the next request connects again.
+    pub fn forget_after(&self, profile: &RedisProfile, error: &BackendError) {
+        if error.code == ErrorCode::RedisTimeout {
+            self.lock().remove(profile);
+        }
     }
 
     /// Every connected backend (for `GET /readyz`).
     pub fn backends(&self) -> Vec<Backend> {
         self.lock()
             .values()
-            .filter_map(|s| s.get().cloned())
+            .filter_map(|s| s.backend.get().cloned())
             .collect()
     }
 }

@@ -415,7 +415,10 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
             counts.found = answer.found.len();
             Outcome::json(200, &answer)
         }
-        Err(e) => e.into(),
+        Err(e) => {
+            state.pool.forget_after(&request.profile, &e);
+            e.into()
+        }
     };
     outcome.counts = Some(counts);
     outcome.endpoint = Some(endpoint);

@@ -607,6 +607,91 @@ fn sigterm_stops_the_bridge_cleanly() {
 }
 
 #[test]
+fn requests_queued_behind_a_failed_connect_fail_with_it_not_after_it() {
+    // A Redis that accepts connections and never answers: each connect attempt takes the
+    // timeout. Five concurrent stores for it must not wait five attempts in turn.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in hole.incoming() {
+            held.push(conn);
+        }
+    });
+    let bridge = Bridge::start(&["--redis-timeout-ms", "300"]);
+    // With a password the connect itself waits for an answer (AUTH).
+    let profile = plain_profile(port, PASSWORD);
+    let body = mappings_body(
+        &profile,
+        600,
+        &[(placeholder("EC2", 9), ORIGINAL.into())],
+        &[],
+    );
+    let started = Instant::now();
+    let answers: Vec<(u16, String, Duration)> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..5)
+            .map(|_| {
+                s.spawn(|| {
+                    let (status, answer) = http(bridge.port, "POST", "/v1/mappings", &body);
+                    (status, error_code(&answer), started.elapsed())
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for (status, code, _) in &answers {
+        assert!(*status >= 500, "{status} {code}");
+        assert!(code.starts_with("redis_"), "{code}");
+    }
+    let slowest = answers.iter().map(|a| a.2).max().unwrap();
+    // One attempt is about 600 ms (connect, then the handshake's timeout); five in turn
+    // would be 3 s.
+    assert!(
+        slowest < Duration::from_millis(1800),
+        "slowest answer after {slowest:?}"
+    );
+}
+
+#[test]
+fn a_command_that_times_out_drops_the_connection_and_the_next_store_reconnects() {
+    // After a failover the old primary may hold the socket open and answer nothing: only
+    // a new connection (to what DNS names now) helps. Here Redis pauses its clients.
+    let (redis, bridge, profile) = protected(&["--redis-timeout-ms", "300"]);
+    let profiles = || {
+        let (_, metrics) = bridge.get("/metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("aws_masker_bridge_redis_profiles "))
+            .map(str::to_owned)
+    };
+    let store = |n: usize| {
+        mappings_body(
+            &profile,
+            600,
+            &[(placeholder("EC2", n), ORIGINAL.into())],
+            &[],
+        )
+    };
+    bridge.mappings_ok(&store(11));
+    assert_eq!(profiles().as_deref(), Some("1"));
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1500)
+        .arg("ALL")
+        .query(&mut redis.conn(Some(PASSWORD)))
+        .unwrap();
+    bridge.mappings_refused(&store(12), 504, "redis_timeout");
+    assert_eq!(
+        profiles().as_deref(),
+        Some("0"),
+        "the timed-out connection is kept"
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    bridge.mappings_ok(&store(13));
+    assert_eq!(profiles().as_deref(), Some("1"));
+}
+
+#[test]
 fn after_sigterm_it_serves_for_the_shutdown_delay_then_stops() {
     // A sidecar next to Kong: Kong drains its requests after the same SIGTERM, and their
     // stores must still find the bridge.
