@@ -130,7 +130,9 @@ impl Exchange {
         filter
             .metrics
             .add(&metrics::store_failures(failure.code()), 1);
-        record(filter, false);
+        if failure.is_outage() {
+            record(filter, false);
+        }
         match failure {
             Failure::Status(status, Some(code)) => log::warn!(
                 "#{} aws-masker: store failed (status {status}, bridge error {})",

@@ -59,6 +59,17 @@ pub const FAILURE_CODES: &[&str] = &[
 ];
 
 impl Failure {
+    /// True when the failure says the bridge or Redis is down or broken, which the circuit
+    /// breaker counts. Not so a request the bridge refused for what it is (too large,
+    /// malformed: 400, 413, or one that could not be encoded) or a conflict (Redis answered):
+    /// one oversized exchange must not open the circuit for every request.
+    pub fn is_outage(self) -> bool {
+        !matches!(
+            self,
+            Failure::Encode | Failure::Conflict(_) | Failure::Status(400 | 413, _)
+        )
+    }
+
     /// The stable code (counter name suffix, log lines).
     pub fn code(self) -> &'static str {
         match self {

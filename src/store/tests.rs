@@ -124,6 +124,25 @@ fn failures_are_classified() {
     .map(|f| f.code())
     .collect();
     assert_eq!(codes, FAILURE_CODES);
+    let outages: Vec<bool> = [
+        Failure::Dispatch,
+        Failure::Timeout,
+        Failure::Unreachable,
+        Failure::Malformed,
+        Failure::Status(502, Some(ErrorCode::RedisUnreachable)),
+        Failure::Status(403, Some(ErrorCode::EndpointNotAllowed)),
+        Failure::Encode,
+        Failure::Conflict(1),
+        Failure::Status(413, Some(ErrorCode::PayloadTooLarge)),
+        Failure::Status(400, None),
+    ]
+    .iter()
+    .map(|f| f.is_outage())
+    .collect();
+    assert_eq!(
+        outages,
+        [true, true, true, true, true, true, false, false, false, false]
+    );
 }
 
 #[test]

@@ -217,6 +217,28 @@ fn pasted_placeholder_is_looked_up_and_restored() {
 }
 
 #[test]
+fn refusals_of_one_request_do_not_open_the_breaker() {
+    // Threshold 2: two 413s (an exchange too large for the bridge) are that request's
+    // problem, not an outage; the next request still dispatches.
+    let extra = r#","circuit_failure_threshold":2"#;
+    let too_large = br#"{"error":{"code":"payload_too_large","message":"body too large"}}"#;
+    let script = vec![
+        Ok(DispatchResponse::new(413, too_large)),
+        Ok(DispatchResponse::new(413, too_large)),
+        Ok(DispatchResponse::new(200, OK)),
+    ];
+    let h = scripted(extra, script);
+    let send = || h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    assert_store_failed(&send());
+    assert_store_failed(&send());
+    let r = send();
+    assert_eq!(r.dispatches.len(), 1, "the breaker opened");
+    assert_masked_upstream(&r);
+    assert_eq!(r.counter("store_failures_status"), 2);
+    assert_eq!(r.counter("circuit_open_rejections"), 0);
+}
+
+#[test]
 fn breaker_opens_fails_fast_then_closes_after_probes() {
     // failure threshold 2, success threshold 2, open 1 s; continue so requests flow.
     let extra = r#","on_store_failure":"continue","circuit_failure_threshold":2,"circuit_success_threshold":2,"circuit_open_seconds":1"#;
