@@ -4,7 +4,9 @@
 //! `nginx_wasm_shm_kv_aws_masker`) they land there, otherwise in the default zone
 //! (`nginx_wasm_shm_kv`). WasmX indexes keys by their crc32 alone, so two keys can share an
 //! entry: the value repeats the placeholder (`<placeholder>\0<original>`) and a read that
-//! finds another placeholder counts as a miss.
+//! finds another placeholder counts as a miss. With `use_redis`, an entry also says when the
+//! bridge last stored it (`<placeholder>\x01<unix seconds>\0<original>`): Redis forgets it
+//! after `mapping_ttl`, so an entry stored more than half of that ago is sent again.
 //!
 //! Writes follow WasmX's CAS rule: a missing key has cas 0, an existing key must be written
 //! with the cas just read (a plain set on an existing key is a mismatch).
@@ -56,21 +58,33 @@ pub fn key(placeholder: &str) -> String {
     k
 }
 
-fn encode(placeholder: &str, original: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(placeholder.len() + 1 + original.len());
+fn encode(placeholder: &str, original: &str, stored_at: Option<u64>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(placeholder.len() + 22 + original.len());
     v.extend_from_slice(placeholder.as_bytes());
+    if let Some(at) = stored_at {
+        v.push(1);
+        v.extend_from_slice(at.to_string().as_bytes());
+    }
     v.push(0);
     v.extend_from_slice(original.as_bytes());
     v
 }
 
-/// The original stored in `value` for `placeholder`; `None` if the entry belongs to another
-/// placeholder (a crc32 neighbour) or is malformed.
-fn decode<'v>(placeholder: &str, value: &'v [u8]) -> Option<&'v str> {
-    let rest = value
-        .strip_prefix(placeholder.as_bytes())?
-        .strip_prefix(&[0])?;
-    std::str::from_utf8(rest).ok()
+/// The original stored in `value` for `placeholder`, and when the bridge stored it (if it
+/// did); `None` if the entry belongs to another placeholder (a crc32 neighbour) or is
+/// malformed.
+fn decode<'v>(placeholder: &str, value: &'v [u8]) -> Option<(&'v str, Option<u64>)> {
+    let rest = value.strip_prefix(placeholder.as_bytes())?;
+    let (stored_at, original) = match rest.split_first()? {
+        (0, original) => (None, original),
+        (1, rest) => {
+            let end = rest.iter().position(|&b| b == 0)?;
+            let digits = std::str::from_utf8(rest.get(..end)?).ok()?;
+            (Some(digits.parse().ok()?), rest.get(end + 1..)?)
+        }
+        _ => return None,
+    };
+    Some((std::str::from_utf8(original).ok()?, stored_at))
 }
 
 /// The outcome of remembering one mapping.
@@ -90,12 +104,38 @@ pub enum Remembered {
 
 /// Records `placeholder -> original` unless it is there already.
 pub fn remember(store: &impl SharedStore, placeholder: &str, original: &str) -> Remembered {
+    remember_at(store, placeholder, original, None)
+}
+
+/// [`remember`], noting that the bridge stored the entry at `now` (unix seconds): an entry
+/// already there gets that time.
+pub fn remember_stored(
+    store: &impl SharedStore,
+    placeholder: &str,
+    original: &str,
+    now: u64,
+) -> Remembered {
+    remember_at(store, placeholder, original, Some(now))
+}
+
+fn remember_at(
+    store: &impl SharedStore,
+    placeholder: &str,
+    original: &str,
+    stored_at: Option<u64>,
+) -> Remembered {
     let key = key(placeholder);
     // Two rounds: a concurrent writer between our get and set makes the set fail once.
     for _ in 0..2 {
         let (value, cas) = store.get(&key);
         match value.as_deref().map(|v| decode(placeholder, v)) {
-            Some(Some(existing)) if existing == original => return Remembered::Known,
+            Some(Some((existing, at)))
+                if existing == original && (stored_at.is_none() || at >= stored_at) =>
+            {
+                return Remembered::Known
+            }
+            // The same original, stored earlier than `stored_at`: its time is rewritten.
+            Some(Some((existing, _))) if existing == original => {}
             Some(Some(_)) => return Remembered::Conflict,
             Some(None) if !value.as_deref().is_some_and(<[u8]>::is_empty) => {
                 return Remembered::Occupied
@@ -103,7 +143,7 @@ pub fn remember(store: &impl SharedStore, placeholder: &str, original: &str) -> 
             // Missing, or an empty value (a deleted entry): write with the cas just read.
             _ => {}
         }
-        if store.set(&key, &encode(placeholder, original), cas) {
+        if store.set(&key, &encode(placeholder, original, stored_at), cas) {
             return Remembered::Stored;
         }
     }
@@ -113,7 +153,22 @@ pub fn remember(store: &impl SharedStore, placeholder: &str, original: &str) -> 
 /// The original of `placeholder`, if the cache has it.
 pub fn recall(store: &impl SharedStore, placeholder: &str) -> Option<String> {
     let (value, _) = store.get(&key(placeholder));
-    decode(placeholder, &value?).map(str::to_owned)
+    decode(placeholder, &value?).map(|(original, _)| original.to_owned())
+}
+
+/// True when the bridge stored `placeholder -> original` at or after `since` (unix seconds),
+/// as far as the cache knows.
+pub fn stored_since(
+    store: &impl SharedStore,
+    placeholder: &str,
+    original: &str,
+    since: u64,
+) -> bool {
+    let (value, _) = store.get(&key(placeholder));
+    value
+        .as_deref()
+        .and_then(|v| decode(placeholder, v))
+        .is_some_and(|(o, at)| o == original && at.is_some_and(|at| at >= since))
 }
 
 /// Counts of one [`remember_all`] pass.
@@ -241,11 +296,11 @@ mod tests {
     fn a_concurrent_writer_is_handled() {
         // Another worker stores the same mapping between our get and set.
         let s = Wasmx::default();
-        s.racer.borrow_mut().push(encode(P, "i-1"));
+        s.racer.borrow_mut().push(encode(P, "i-1", None));
         assert_eq!(remember(&s, P, "i-1"), Remembered::Known);
         // ... or a different original.
         let s = Wasmx::default();
-        s.racer.borrow_mut().push(encode(P, "i-9"));
+        s.racer.borrow_mut().push(encode(P, "i-9", None));
         assert_eq!(remember(&s, P, "i-1"), Remembered::Conflict);
         // ... or keeps writing something unreadable.
         let s = Wasmx::default();
@@ -259,6 +314,39 @@ mod tests {
         assert!(s.set(&key(P), b"", None));
         assert_eq!(remember(&s, P, "i-1"), Remembered::Stored);
         assert_eq!(s.get(&key(P)).1, Some(2));
+    }
+
+    #[test]
+    fn the_time_the_bridge_stored_an_entry_is_kept_and_refreshed() {
+        let s = Wasmx::default();
+        // Shared without Redis: no time, so never "stored".
+        assert_eq!(remember(&s, P, "i-1"), Remembered::Stored);
+        assert!(!stored_since(&s, P, "i-1", 0));
+        // Stored by the bridge at 1000: known since 1000, not since 1001.
+        assert_eq!(remember_stored(&s, P, "i-1", 1000), Remembered::Stored);
+        assert!(stored_since(&s, P, "i-1", 1000) && !stored_since(&s, P, "i-1", 1001));
+        assert!(!stored_since(&s, P, "i-2", 0), "another original");
+        // Sharing again keeps the time; a later store moves it on.
+        assert_eq!(remember(&s, P, "i-1"), Remembered::Known);
+        assert!(stored_since(&s, P, "i-1", 1000));
+        assert_eq!(remember_stored(&s, P, "i-1", 900), Remembered::Known);
+        assert_eq!(remember_stored(&s, P, "i-1", 5000), Remembered::Stored);
+        assert!(stored_since(&s, P, "i-1", 5000));
+        assert_eq!(recall(&s, P).as_deref(), Some("i-1"));
+        assert_eq!(remember_stored(&s, P, "i-9", 6000), Remembered::Conflict);
+        // An entry written before times were kept reads as never stored.
+        s.entries
+            .borrow_mut()
+            .insert(key(Q), (format!("{Q}\0i-7").into_bytes(), 1));
+        assert_eq!(recall(&s, Q).as_deref(), Some("i-7"));
+        assert!(!stored_since(&s, Q, "i-7", 0));
+        // Malformed times are misses, not panics.
+        for bad in [&b"\x01\0i-7"[..], b"\x0112x\0i-7", b"\x0112", b"\x02i-7"] {
+            let mut v = Q.as_bytes().to_vec();
+            v.extend_from_slice(bad);
+            s.entries.borrow_mut().insert(key(Q), (v, 1));
+            assert_eq!(recall(&s, Q), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -22,8 +22,12 @@ use crate::store::{self, Decision, Failure};
 
 /// Why a dispatch of this exchange is pending.
 pub(crate) enum Purpose {
-    /// The mappings call; `lookup` are the placeholders it asked for.
-    Mappings { lookup: Vec<String> },
+    /// The mappings call; `lookup` are the placeholders it asked for, `sent` those it
+    /// stored.
+    Mappings {
+        lookup: Vec<String>,
+        sent: Vec<String>,
+    },
 }
 
 fn now_ms() -> u64 {
@@ -68,8 +72,12 @@ impl Exchange {
     /// Returns `Pause` only when a dispatch is pending.
     pub(super) fn store(&mut self, filter: &Filter, seen: &[String]) -> Action {
         let cache = filter.config.node_cache;
+        // Stored within half the TTL: Redis still has it (an older entry is sent again, which
+        // stores it anew if Redis forgot it and refreshes its TTL if not).
+        let fresh_since = (now_ms() / 1000)
+            .saturating_sub(u64::from(filter.config.store.mapping_ttl_seconds / 2));
         let known =
-            |p: &str, o: &str| cache && node_cache::recall(&Shared, p).as_deref() == Some(o);
+            |p: &str, o: &str| cache && node_cache::stored_since(&Shared, p, o, fresh_since);
         let Some(request) = store::build_request(&filter.config.store, &self.mapping, known, seen)
         else {
             return Action::Continue;
@@ -111,6 +119,7 @@ impl Exchange {
                     token,
                     Purpose::Mappings {
                         lookup: request.lookup,
+                        sent: request.store.into_iter().map(|e| e.placeholder).collect(),
                     },
                 );
                 Action::Pause
@@ -171,7 +180,7 @@ impl Exchange {
 
     /// The bridge answered (or the dispatch failed late). Never touches the request body.
     pub(super) fn on_store_answer(&mut self, token: u32, num_headers: usize, body_size: usize) {
-        let Some(Purpose::Mappings { lookup }) = self.pending.remove(&token) else {
+        let Some(Purpose::Mappings { lookup, sent }) = self.pending.remove(&token) else {
             return;
         };
         let Some(filter) = self.filter.clone() else {
@@ -219,7 +228,14 @@ impl Exchange {
                 filter.metrics.add(metrics::STORE_OK, 1);
                 record(&filter, true);
                 if filter.config.node_cache {
-                    // Only now: a node-cache entry means "stored in Redis" to later exchanges.
+                    // Only now: a node-cache entry's time says "stored in Redis then" to
+                    // later exchanges; the rest of the mapping is shared without one.
+                    let now = now_ms() / 1000;
+                    for placeholder in &sent {
+                        if let Some(original) = self.mapping.original(placeholder) {
+                            node_cache::remember_stored(&Shared, placeholder, original, now);
+                        }
+                    }
                     node_cache::remember_all(&Shared, &self.mapping);
                 }
                 log::info!(

@@ -270,6 +270,42 @@ fn breaker_opens_fails_fast_then_closes_after_probes() {
 }
 
 #[test]
+fn node_cache_entries_are_sent_again_once_half_the_ttl_has_passed() {
+    // Redis forgets a mapping after mapping_ttl: the node must not believe it stored forever.
+    let extra = r#","node_cache":true,"mapping_ttl":60"#;
+    let cfg = HostConfig {
+        shm_kv: Some(65536),
+        ..HostConfig::with_config(config(extra))
+    };
+    let ok = || Ok(DispatchResponse::new(200, OK));
+    let h = host(cfg, Arc::new(ScriptedTransport::new(vec![ok(), ok()])));
+    let send = || h.exchange(Request::post("/v1/messages", &ec2_body()), echo);
+    let first = send();
+    assert_eq!(first.dispatches.len(), 1);
+    let sent = String::from_utf8_lossy(&first.dispatches[0].request.body).to_string();
+    let p = placeholder_in(&sent, "EC2").unwrap();
+    // Stored just now: the next exchange has nothing to store.
+    assert!(send().dispatches.is_empty());
+    // Stored 40 s ago, over half of 60: sent again (which refreshes it in Redis).
+    let key = format!("aws_masker/{p}");
+    let (_, cas) = h.shared_data().get(key.as_bytes()).unwrap().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stale = format!("{p}\u{1}{}\0{EC2}", now - 40);
+    h.shared_data()
+        .set(key.as_bytes(), Some(stale.as_bytes()), cas)
+        .unwrap();
+    let third = send();
+    assert_eq!(third.dispatches.len(), 1);
+    assert!(String::from_utf8_lossy(&third.dispatches[0].request.body).contains(EC2));
+    assert_masked_upstream(&third);
+    // Its time moved on with that store.
+    assert!(send().dispatches.is_empty());
+}
+
+#[test]
 fn breaker_open_blocks_with_block_policy_and_is_shared_by_workers() {
     let extra = r#","circuit_failure_threshold":1,"node_cache":true"#;
     let cfg = HostConfig {
