@@ -21,7 +21,8 @@ serve options (environment variable in brackets):
                              unset: any endpoint [AWS_MASKER_BRIDGE_ALLOW_REDIS]
   --request-timeout-ms N     limit for reading a request and answering it, default 5000
                              [AWS_MASKER_BRIDGE_REQUEST_TIMEOUT_MS]
-  --max-body-bytes N         largest request body, default 8388608 [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
+  --max-body-bytes N         largest request body, default and most 8388608
+                             [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
   --shutdown-delay-ms N      after SIGTERM/SIGINT, keep serving this long before closing the
                              listener (a sidecar outliving Kong's own drain), default 0
@@ -248,9 +249,15 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         listen,
         allow_redis,
         request_timeout: millis("--request-timeout-ms", request_timeout, 5000)?,
-        max_body_bytes: number(
+        max_body_bytes: at_most(
             "--max-body-bytes",
-            max_body,
+            number(
+                "--max-body-bytes",
+                max_body,
+                aws_masker::protocol::MAX_BODY_BYTES,
+            )?,
+            // The protocol decodes no larger message: a higher limit would only move the
+            // refusal from 413 to 400.
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
@@ -259,6 +266,16 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         quiet,
         redis,
     }))
+}
+
+fn at_most(name: &'static str, value: usize, max: usize) -> Result<usize, CliError> {
+    if value > max {
+        return Err(CliError::BadValue {
+            name,
+            value: format!("{value} (at most {max})"),
+        });
+    }
+    Ok(value)
 }
 
 fn number(name: &'static str, value: Option<String>, default: usize) -> Result<usize, CliError> {
@@ -385,6 +402,14 @@ mod tests {
         assert!(serve(&["--listen"], &[]).is_err());
         assert!(serve(&["--bogus"], &[]).is_err());
         assert!(serve(&["--redis-timeout-ms", "0"], &[]).is_err());
+        let max = aws_masker::protocol::MAX_BODY_BYTES;
+        assert_eq!(
+            serve(&["--max-body-bytes", &max.to_string()], &[])
+                .unwrap()
+                .max_body_bytes,
+            max
+        );
+        assert!(serve(&["--max-body-bytes", &(max + 1).to_string()], &[]).is_err());
     }
 
     #[test]
