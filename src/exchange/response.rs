@@ -283,12 +283,16 @@ impl JsonStream {
             .map(|i| i.saturating_sub(before))
             .or_else(|| memchr::memmem::find(chunk, THINKING));
         let Some(at) = at else {
-            seam.clear();
-            seam.extend_from_slice(
-                chunk
-                    .get(chunk.len().saturating_sub(keep)..)
-                    .unwrap_or(chunk),
-            );
+            // The last `keep` bytes fed: of this chunk, or of the seam when it is short.
+            match chunk.get(chunk.len().saturating_sub(keep)..) {
+                Some(last) if chunk.len() >= keep => {
+                    seam.clear();
+                    seam.extend_from_slice(last);
+                }
+                _ => {
+                    seam.drain(..seam.len().saturating_sub(keep));
+                }
+            }
             self.tail = seam;
             self.stream.feed(mapping, chunk, out);
             return;
@@ -742,6 +746,16 @@ mod tests {
                 assert!(counts.restored <= 1, "cut {cut}");
             }
         }
+        // Byte by byte: the token spans many calls.
+        let mut machine = body_for(ResponsePlan::Whole, None, 10).unwrap();
+        let mut client = Vec::new();
+        for byte in body.as_bytes().chunks(1).chain([&b""[..]]) {
+            match machine.on_chunk(&m, byte, byte.is_empty()) {
+                Emit::Keep => client.extend_from_slice(byte),
+                Emit::Replace(b) => client.extend_from_slice(&b),
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&client), expected, "byte by byte");
         // Not a JSON document, held whole: with thinking, unchanged; without, restored.
         let broken = format!("{body}<cut>");
         let (client, _) = through(
