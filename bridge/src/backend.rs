@@ -188,8 +188,14 @@ impl Pool {
     /// the problem (a command that timed out: the node may be gone, or demoted by a
     /// failover, while the socket stays open); the next request connects again.
     pub fn forget_after(&self, profile: &RedisProfile, error: &BackendError) {
-        if error.code == ErrorCode::RedisTimeout {
-            self.lock().remove(profile);
+        if error.code != ErrorCode::RedisTimeout {
+            return;
+        }
+        let mut slots = self.lock();
+        // Only a connection made: a connect that timed out keeps its slot, which remembers
+        // the failure for the requests that follow.
+        if slots.get(profile).is_some_and(|s| s.backend.initialized()) {
+            slots.remove(profile);
         }
     }
 

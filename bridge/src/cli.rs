@@ -261,7 +261,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
-        shutdown_delay: millis("--shutdown-delay-ms", delay, 0)?,
+        shutdown_delay: delay_millis(delay)?,
         drain_timeout: millis("--drain-timeout-ms", drain, 5000)?,
         quiet,
         redis,
@@ -286,6 +286,21 @@ fn number(name: &'static str, value: Option<String>, default: usize) -> Result<u
             .ok()
             .filter(|n| *n > 0)
             .ok_or(CliError::BadValue { name, value: v }),
+    }
+}
+
+/// `--shutdown-delay-ms`: 0 (the default) or more, at most an hour.
+fn delay_millis(value: Option<String>) -> Result<Duration, CliError> {
+    const NAME: &str = "--shutdown-delay-ms";
+    let Some(v) = value else {
+        return Ok(Duration::ZERO);
+    };
+    match v.parse::<u64>() {
+        Ok(ms) if ms <= 3_600_000 => Ok(Duration::from_millis(ms)),
+        _ => Err(CliError::BadValue {
+            name: NAME,
+            value: format!("{v} (0 to 3600000)"),
+        }),
     }
 }
 
@@ -357,6 +372,11 @@ mod tests {
                 .shutdown_delay,
             Duration::from_millis(250)
         );
+        let zero = [("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS", "0")];
+        assert_eq!(serve(&[], &zero).unwrap().shutdown_delay, Duration::ZERO);
+        for bad in ["-1", "x", "3600001", "18446744073709551615"] {
+            assert!(serve(&["--shutdown-delay-ms", bad], &[]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -650,6 +650,18 @@ fn requests_queued_behind_a_failed_connect_fail_with_it_not_after_it() {
         slowest < Duration::from_millis(1800),
         "slowest answer after {slowest:?}"
     );
+    // A request right after gets the failure remembered for the profile, at once.
+    let again = Instant::now();
+    let (status, answer) = http(bridge.port, "POST", "/v1/mappings", &body);
+    assert!(
+        status >= 500 && error_code(&answer).starts_with("redis_"),
+        "{answer}"
+    );
+    assert!(
+        again.elapsed() < Duration::from_millis(300),
+        "the failure was not remembered: {:?}",
+        again.elapsed()
+    );
 }
 
 #[test]
