@@ -40,7 +40,7 @@
 use std::ops::Range;
 
 use crate::detect::{Detector, Finding, KindId, KnownValues, Scan};
-use crate::json::{Document, JsonError, Role, Site, Visitor, WalkOptions};
+use crate::json::{Document, JsonError, Role, Rules, Site, Visitor, WalkOptions};
 use crate::memo::Memo;
 use crate::placeholder::{is_placeholder_byte, shaped_len, Mapping, Placeholders, PREFIX};
 
@@ -188,17 +188,20 @@ impl<S: Scan> Masker<S> {
         }
         let mut issuer = Issuer::new(&self.scanner, &self.placeholders);
         match format {
-            BodyFormat::Json => mask_document(&Document::parse(body)?, &mut issuer),
+            BodyFormat::Json => {
+                mask_document(&Document::parse(body)?, Rules::MessagesApi, &mut issuer)
+            }
             BodyFormat::Text => {
                 let text = std::str::from_utf8(body).map_err(|e| MaskError::InvalidUtf8 {
                     offset: e.valid_up_to(),
                 })?;
                 // A JSON document labelled as text: whoever reads it as JSON decodes escapes
                 // a scan of the raw text does not see through (`\ni-...`, `\u0069-...`), so
-                // it is masked as the JSON it is.
+                // it is masked as the JSON it is; every string of it, as the text scan did (no
+                // part of a text body is the API's to keep unchanged).
                 let opens = text.trim_start().starts_with(['{', '[']);
                 match opens.then(|| Document::parse_str(text).ok()).flatten() {
-                    Some(doc) => mask_document(&doc, &mut issuer),
+                    Some(doc) => mask_document(&doc, Rules::None, &mut issuer),
                     None => issuer.scan(text, None, |r| r),
                 }
             }
@@ -207,13 +210,18 @@ impl<S: Scan> Masker<S> {
     }
 }
 
-/// Walks `doc` with `issuer`, and again if a value learned late is in strings walked before.
-fn mask_document<S: Scan>(doc: &Document<'_>, issuer: &mut Issuer<'_, S>) {
+/// Walks `doc` with `issuer` under `rules`, and again if a value learned late is in strings
+/// walked before.
+fn mask_document<S: Scan>(doc: &Document<'_>, rules: Rules, issuer: &mut Issuer<'_, S>) {
+    let options = WalkOptions {
+        rules,
+        ..WalkOptions::default()
+    };
     issuer.strings = doc.strings_hint();
-    doc.walk(WalkOptions::default(), issuer);
+    doc.walk(options, issuer);
     if issuer.needs_second_pass(doc.text()) {
         let mut again = Rescan::new(issuer);
-        doc.walk(WalkOptions::default(), &mut again);
+        doc.walk(options, &mut again);
     }
 }
 

@@ -194,7 +194,7 @@ impl RedisProfile {
                 if self.password.is_some() {
                     return Err(profile_err(
                         "password",
-                        "is for traditional mode; use auth_token",
+                        "is for traditional mode; managed mode authenticates with the auth token",
                     ));
                 }
                 if self.user.is_some() && self.auth_token.is_none() {

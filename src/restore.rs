@@ -39,6 +39,19 @@ use memchr::memmem::Finder;
 
 use crate::placeholder::{placeholder_run, shaped_len, Mapping, MAX_PLACEHOLDER_LEN, PREFIX};
 
+/// The token that opens a thinking block's text in a JSON answer (`"type":"thinking"`, the
+/// `"thinking"` key). Thinking text is signed and never masked in requests, so a placeholder
+/// the model wrote there must not be restored: the client sends the block back with its next
+/// turn. Where an answer cannot be walked as a document, restoring stops at this token. It
+/// can also be a string whose whole text is `thinking`: then restoring stops early, which
+/// leaves placeholders, never originals.
+pub(crate) const THINKING: &[u8] = b"\"thinking\"";
+
+/// True when `bytes` hold [`THINKING`].
+pub(crate) fn has_thinking(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, THINKING).is_some()
+}
+
 /// How an original is written where its placeholder was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Escape {

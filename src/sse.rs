@@ -43,7 +43,9 @@ use memchr::memchr2;
 
 use crate::json::{decode_literal, is_literal};
 use crate::placeholder::{Mapping, PREFIX};
-use crate::restore::{json_escape_into, restore_into, Escape, RestoreStats, StreamRestorer};
+use crate::restore::{
+    has_thinking, json_escape_into, restore_into, Escape, RestoreStats, StreamRestorer,
+};
 
 /// Incremental SSE restorer; one per response.
 #[derive(Clone, Debug)]
@@ -341,10 +343,10 @@ impl SseRestorer {
         }
     }
 
-    /// Restores an event as JSON text, unless it holds thinking text (`"thinking"`, a token
-    /// of the JSON: inside a string its quotes are escaped), which passes as it is.
+    /// Restores an event as JSON text, unless it holds thinking text (the token
+    /// `crate::restore::THINKING`), which passes as it is.
     fn restore_raw(&mut self, mapping: &Mapping, raw: &[u8], out: &mut Vec<u8>) {
-        if memchr::memmem::find(raw, br#""thinking""#).is_some() {
+        if has_thinking(raw) {
             out.extend_from_slice(raw);
         } else {
             restore_into(raw, mapping, Escape::Json, out, &mut self.stats);

@@ -371,7 +371,7 @@ fn invalid_configs_name_the_field() {
         (
             with(r#""redis_type":"managed","redis_password":"pw""#),
             "redis_password",
-            "redis_password: is for traditional mode; managed mode authenticates with redis_auth_token",
+            "redis_password: is for traditional mode; managed mode authenticates with the auth token",
         ),
         (
             with(r#""redis_host":"bad host""#),

@@ -217,15 +217,6 @@ fn redis(w: &mut Wire) -> Result<Redis, ConfigError> {
                 },
             ));
         }
-        if password.is_some() {
-            return Err(ConfigError::new(
-                "redis_password",
-                Problem::Redis {
-                    problem:
-                        "is for traditional mode; managed mode authenticates with redis_auth_token",
-                },
-            ));
-        }
     }
     let redis = Redis {
         kind,

@@ -7,7 +7,9 @@
 
 use super::request::{content_length, is_identity, media_type};
 use crate::placeholder::Mapping;
-use crate::restore::{restore_document, restore_into, Escape, RestoreStats, StreamRestorer};
+use crate::restore::{
+    has_thinking, restore_document, restore_into, Escape, RestoreStats, StreamRestorer, THINKING,
+};
 use crate::sse::SseRestorer;
 
 /// The response headers a plan needs, as raw bytes.
@@ -244,10 +246,6 @@ impl<R: Restore> ResponseBody<R> {
     }
 }
 
-/// The token that opens a thinking block's text (`"type":"thinking"` or the `"thinking"` key):
-/// inside a JSON string a quote is escaped, so the bytes are a token of the document itself.
-const THINKING: &[u8] = b"\"thinking\"";
-
 /// A JSON body past the hold limit, restored as text as it streams until a thinking block
 /// shows; from there on it passes unchanged. Thinking text is signed and never masked in
 /// requests: a placeholder the model wrote there and restored would go back to the API with
@@ -310,10 +308,6 @@ impl JsonStream {
             self.stream.finish(mapping, out);
         }
     }
-}
-
-fn has_thinking(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, THINKING).is_some()
 }
 
 /// The restorer a response plan picks.

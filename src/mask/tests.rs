@@ -201,14 +201,17 @@ fn a_json_document_sent_as_text_is_masked_as_json() {
         Placeholders::new(SECRET),
         1 << 24,
     );
-    let body = r#" {"messages":[{"role":"user","content":"hosts:\ni-0123456789abcdef0 and \u0069-0fedcba9876543210"}]}"#;
+    // Every string, as a scan of the text would: thinking included.
+    let body = r#" {"messages":[{"role":"user","content":"hosts:\ni-0123456789abcdef0 and \u0069-0fedcba9876543210"},{"role":"assistant","content":[{"type":"thinking","thinking":"i-0aaaabbbbccccddd1","signature":"s"}]}]}"#;
     let m = real.mask(body.as_bytes(), BodyFormat::Text).unwrap();
     let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
     assert!(
-        !out.contains("0123456789abcdef0") && !out.contains("0fedcba9876543210"),
+        !out.contains("0123456789abcdef0")
+            && !out.contains("0fedcba9876543210")
+            && !out.contains("0aaaabbbbccccddd1"),
         "{out}"
     );
-    assert_eq!(m.counts.get("EC2"), 2);
+    assert_eq!(m.counts.get("EC2"), 3);
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert!(doc["messages"][0]["content"]
         .as_str()
