@@ -215,6 +215,7 @@ impl<S: Scan> Masker<S> {
 fn mask_document<S: Scan>(doc: &Document<'_>, rules: Rules, issuer: &mut Issuer<'_, S>) {
     let options = WalkOptions {
         rules,
+        numbers: true,
         ..WalkOptions::default()
     };
     issuer.strings = doc.strings_hint();
@@ -232,6 +233,9 @@ struct Edit {
     end: usize,
     placeholder: usize,
     kind: KindId,
+    /// For a JSON number replaced by a string: its nesting + 1 (the quotes around the
+    /// placeholder are escaped that many times less one). 0 for text in a string.
+    quoted: u8,
 }
 
 /// What the first pass left for a string scanned while values were known, or whose text is
@@ -351,9 +355,35 @@ impl<'m, S: Scan> Issuer<'m, S> {
                 end: raw.end,
                 placeholder,
                 kind,
+                quoted: 0,
             });
         }
         self.spans = spans;
+    }
+
+    /// Scans the text of `site`: a string, or a number, which is masked whole (as a string)
+    /// when anything is found in it.
+    fn scan_site(&mut self, site: &Site<'_>) {
+        if !site.number {
+            self.scan(site.text, key_of(site), |r| site.raw_span(r));
+            return;
+        }
+        self.findings.clear();
+        self.scanner
+            .scan_known(site.text, site.key, &mut self.known, &mut self.findings);
+        // Whatever was found, the number is one value: it is replaced whole.
+        let Some(kind) = self.findings.first().map(|f| f.kind) else {
+            return;
+        };
+        let placeholder = self.placeholder(kind, site.text);
+        let raw = site.span();
+        self.edits.push(Edit {
+            start: raw.start,
+            end: raw.end,
+            placeholder,
+            kind,
+            quoted: u8::try_from(site.nesting + 1).unwrap_or(u8::MAX),
+        });
     }
 
     /// The number of the placeholder `original` gets: issued together with every other at
@@ -452,7 +482,7 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
         if site.frozen() {
             return;
         }
-        self.scan(site.text, key_of(site), |r| site.raw_span(r));
+        self.scan_site(site);
         let in_place = site.in_place();
         if in_place && self.known.is_empty() {
             // Nothing known, text in the body: the second pass needs no record of it.
@@ -534,7 +564,7 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
         }
         let issuer = &mut *self.issuer;
         if again {
-            issuer.scan(site.text, key_of(site), |r| site.raw_span(r));
+            issuer.scan_site(site);
         } else {
             let edits = self.first.get(from..self.next_edit).unwrap_or_default();
             issuer.edits.extend_from_slice(edits);
@@ -587,7 +617,10 @@ fn apply(body: &[u8], edits: &[Edit], issued: &str, issued_at: &[Range<usize>]) 
             .and_then(|at| issued.get(at.clone()))
             .unwrap_or_default()
     };
-    let grow: usize = edits.iter().map(|e| placeholder(e).len()).sum();
+    let grow: usize = edits
+        .iter()
+        .map(|e| placeholder(e).len() + 2 * quote_len(e.quoted))
+        .sum();
     let mut out = Vec::with_capacity(body.len() + grow);
     let mut done = 0;
     for e in edits {
@@ -595,11 +628,31 @@ fn apply(body: &[u8], edits: &[Edit], issued: &str, issued_at: &[Range<usize>]) 
         // stay replaced rather than being copied again.
         let start = e.start.max(done);
         out.extend_from_slice(body.get(done..start).unwrap_or_default());
+        push_quote(&mut out, e.quoted);
         out.extend_from_slice(placeholder(e).as_bytes());
+        push_quote(&mut out, e.quoted);
         done = e.end.max(done);
     }
     out.extend_from_slice(body.get(done..).unwrap_or_default());
     out
+}
+
+/// Writes the quote that makes a number a string `quoted - 1` levels of JSON inside strings
+/// deep: `"` in the body, `\"` one level in, `\\\"` two (a quote JSON-escaped once per
+/// level: 2^level - 1 backslashes). Nothing for 0.
+fn push_quote(out: &mut Vec<u8>, quoted: u8) {
+    if let Some(backslashes) = quote_len(quoted).checked_sub(1) {
+        out.resize(out.len() + backslashes, b'\\');
+        out.push(b'"');
+    }
+}
+
+/// The length of the quote [`push_quote`] writes.
+fn quote_len(quoted: u8) -> usize {
+    match quoted.checked_sub(1) {
+        Some(level) => 1 << level.min(16),
+        None => 0,
+    }
 }
 
 /// Placeholder-shaped tokens in `body`, sorted, without duplicates.

@@ -516,9 +516,10 @@ pub(crate) fn accounts_after_word(b: &[u8], p: usize, found: &mut Vec<(usize, us
     }
 }
 
-/// True when a number value is an account that lost leading zeros.
+/// True when a number value is an account that lost leading zeros (the JSON walker visits
+/// numbers of these lengths).
 pub(crate) fn integer_account(s: &[u8]) -> bool {
-    (9..=12).contains(&s.len()) && all(s, |c| c.is_ascii_digit())
+    crate::json::NUMBER_DIGITS.contains(&s.len()) && all(s, |c| c.is_ascii_digit())
 }
 
 #[cfg(test)]

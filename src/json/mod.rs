@@ -5,7 +5,8 @@
 //!
 //! [`Document::parse`] validates the whole body in one pass (UTF-8, syntax, nesting depth)
 //! and records strings and containers on a flat tape; [`Document::walk`] then visits the
-//! strings in document order, applying [`Rules`]. Strings without escapes are handed out in
+//! strings in document order, applying [`Rules`] (and, when asked, the integers that may be
+//! account IDs, see [`WalkOptions::numbers`]). Strings without escapes are handed out in
 //! place; strings with escapes are decoded, and [`Site::raw_span`] maps a range of the
 //! decoded text back to raw bytes (a boundary inside an escape widens to the whole escape).
 //! A string value that is itself a JSON object or array (a `tool_result` carrying CLI JSON
@@ -50,7 +51,7 @@ use std::ops::Range;
 
 pub use escape::{decode_into, decode_literal, is_literal, EscapeMap};
 pub use rules::{member_mode, Mode, Rules};
-pub use tape::MAX_LEN;
+pub use tape::{MAX_LEN, NUMBER_DIGITS};
 
 use tape::Tok;
 
@@ -98,6 +99,10 @@ pub struct WalkOptions {
     pub rules: Rules,
     /// How many levels of JSON inside strings are walked as documents (0: none).
     pub max_nesting: usize,
+    /// Visit the integers of [`NUMBER_DIGITS`] digits in user data ([`Mode::Free`]) too, as
+    /// sites with [`Site::number`] set: an account ID written as a JSON number. Other
+    /// numbers, and numbers in the API's own structure, are never visited.
+    pub numbers: bool,
 }
 
 impl Default for WalkOptions {
@@ -105,6 +110,7 @@ impl Default for WalkOptions {
         WalkOptions {
             rules: Rules::MessagesApi,
             max_nesting: 4,
+            numbers: false,
         }
     }
 }
@@ -147,6 +153,9 @@ pub struct Site<'a> {
     pub nesting: usize,
     /// True when the raw text holds escapes (then `text` differs from it, unless frozen).
     pub escaped: bool,
+    /// True for a number (see [`WalkOptions::numbers`]): its span is the number, no quotes
+    /// around it, so a replacement must bring its own.
+    pub number: bool,
     start: usize,
     map: Option<&'a EscapeMap>,
     level: Option<&'a Level<'a>>,
@@ -277,6 +286,7 @@ impl<'a> Document<'a> {
         let options = WalkOptions {
             rules,
             max_nesting: 0,
+            numbers: false,
         };
         self.walk_with(options, false, false, visitor);
     }
@@ -347,7 +357,7 @@ impl<'a> Document<'a> {
             if self.raw(key) != "type" && !(key.is_escaped() && self.decoded(key) == "type") {
                 continue;
             }
-            let v = value.filter(|v| !v.is_container())?;
+            let v = value.filter(|v| !v.is_container() && !v.is_number())?;
             let ty = self.decoded(v);
             match &found {
                 Some(prev) if *prev != ty => return None,
@@ -409,6 +419,14 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         let Some(&tok) = doc.tape.get(idx) else {
             return idx + 1;
         };
+        if tok.is_number() {
+            // In the API's own structure numbers are its parameters (`max_tokens`), which
+            // must stay numbers; user data is where an account can be one.
+            if self.options.numbers && ctx.mode == Mode::Free {
+                self.number(doc, level, nesting, tok, key, ctx);
+            }
+            return idx + 1;
+        }
         if !tok.is_container() {
             self.string(doc, level, nesting, tok, Role::Value, key, ctx);
             return idx + 1;
@@ -490,6 +508,7 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             mode: ctx.mode,
             nesting,
             escaped: tok.is_escaped(),
+            number: false,
             start: tok.start(),
             map: None,
             level,
@@ -500,6 +519,31 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             return;
         }
         self.escaped_string(doc, site, tok);
+    }
+
+    #[cold]
+    fn number(
+        &mut self,
+        doc: &Document<'_>,
+        level: Option<&Level<'_>>,
+        nesting: usize,
+        tok: Tok,
+        key: Option<&str>,
+        ctx: Ctx<'_>,
+    ) {
+        self.visitor.visit(&Site {
+            text: doc.raw(tok),
+            role: Role::Value,
+            key,
+            object_type: *ctx.object_type,
+            mode: ctx.mode,
+            nesting,
+            escaped: false,
+            number: true,
+            start: tok.start(),
+            map: None,
+            level,
+        });
     }
 
     /// A string with escapes: JSON inside it is walked, any other text is decoded.

@@ -1,8 +1,10 @@
 //! One validating pass over a JSON document that records its strings and containers on a
 //! flat tape, so the walker can look ahead inside an object (a `type` after `data`).
 //!
-//! Numbers and literals are validated but not recorded: nothing is done with them. A tape
-//! entry is 8 bytes, so the tape of a document is at most about three times its length.
+//! Literals and most numbers are validated but not recorded: nothing is done with them. An
+//! integer of 9 to 12 digits is recorded (see [`Tok::is_number`]): it may be an account ID
+//! that was written as a number. A tape entry is 8 bytes, so the tape of a document is at
+//! most about three times its length.
 
 use super::escape::read_escape;
 use super::JsonError;
@@ -10,13 +12,19 @@ use super::JsonError;
 const ESCAPED: u32 = 1 << 31;
 const KEY: u32 = 1 << 30;
 const CONTAINER: u32 = 1 << 29;
-const OFFSET: u32 = CONTAINER - 1;
+const NUMBER: u32 = 1 << 28;
+const OFFSET: u32 = NUMBER - 1;
 
-/// Documents must be shorter than this (offsets share a `u32` with three flags).
-pub const MAX_LEN: usize = CONTAINER as usize;
+/// Documents must be shorter than this (offsets share a `u32` with four flags).
+pub const MAX_LEN: usize = NUMBER as usize;
 
-/// A string (the raw text between its quotes is `start..end`) or a container (`start` is the
-/// offset of its `{` or `[`, `end` the tape index just past its contents).
+/// The integers recorded on the tape have this many digits: an account ID (12 digits) that
+/// a tool wrote as a JSON number, having lost up to three leading zeros.
+pub const NUMBER_DIGITS: std::ops::RangeInclusive<usize> = 9..=12;
+
+/// A string (the raw text between its quotes is `start..end`), a number (its text is
+/// `start..end`) or a container (`start` is the offset of its `{` or `[`, `end` the tape
+/// index just past its contents).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tok {
     start: u32,
@@ -39,6 +47,10 @@ impl Tok {
     }
     pub(crate) fn is_escaped(self) -> bool {
         self.end & ESCAPED != 0
+    }
+    /// An integer of [`NUMBER_DIGITS`] digits (no sign, fraction or exponent).
+    pub(crate) fn is_number(self) -> bool {
+        self.end & NUMBER != 0
     }
 }
 
@@ -236,7 +248,17 @@ fn tokenize_from<S: Spelling>(
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
-                    i = number(b, i)?;
+                    let end = number(b, i)?;
+                    if NUMBER_DIGITS.contains(&(end - i))
+                        && b.get(i..end)
+                            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+                    {
+                        tape.push(Tok {
+                            start: i as u32,
+                            end: end as u32 | NUMBER,
+                        });
+                    }
+                    i = end;
                     state = State::AfterValue;
                 }
                 Some(b't') => i = literal(b, i, b"true", &mut state)?,

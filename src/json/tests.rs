@@ -475,6 +475,7 @@ fn json_nesting_is_bounded_and_invalid_inner_json_is_text() {
         WalkOptions {
             rules: Rules::MessagesApi,
             max_nesting: 4,
+            ..WalkOptions::default()
         },
     );
     let values: Vec<&Seen> = seen.iter().filter(|s| s.role == Role::Value).collect();
@@ -487,6 +488,7 @@ fn json_nesting_is_bounded_and_invalid_inner_json_is_text() {
         WalkOptions {
             rules: Rules::MessagesApi,
             max_nesting: 0,
+            ..WalkOptions::default()
         },
     );
     assert_eq!(flat.iter().filter(|s| s.role == Role::Value).count(), 1);
@@ -507,6 +509,7 @@ fn rules_none_freezes_nothing() {
         WalkOptions {
             rules: Rules::None,
             max_nesting: 4,
+            ..WalkOptions::default()
         },
     );
     assert!(seen.iter().all(|s| !s.frozen));
@@ -872,4 +875,51 @@ proptest! {
         let theirs = serde_json::from_slice::<serde_json::Value>(&body).is_ok();
         prop_assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(&body));
     }
+}
+
+#[test]
+fn integers_that_may_be_accounts_are_visited_in_user_data_when_asked() {
+    let body = r#"{"max_tokens": 123456789012, "input": {"a": 123456789012, "b": [12345678,
+        123456789, 1234567890123, -123456789, 123456789.5, 1234567890e2, "s"],
+        "type": 987654321}, "content": "{\"c\": 210987654321}"}"#;
+    let doc = Document::parse(body.as_bytes()).unwrap();
+    let options = WalkOptions {
+        numbers: true,
+        ..WalkOptions::default()
+    };
+    let mut numbers = Vec::new();
+    let mut strings = 0;
+    doc.walk(options, &mut |s: &Site<'_>| {
+        if s.number {
+            assert_eq!(&body[s.span()], s.text);
+            assert_eq!(s.role, Role::Value);
+            numbers.push((s.key.map(str::to_owned), s.text.to_owned(), s.nesting));
+        } else {
+            strings += 1;
+        }
+    });
+    let key = |k: &str| Some(k.to_owned());
+    assert_eq!(
+        numbers,
+        [
+            (key("a"), "123456789012".to_owned(), 0),
+            (key("b"), "123456789".to_owned(), 0),
+            (key("type"), "987654321".to_owned(), 0),
+            (key("c"), "210987654321".to_owned(), 1),
+        ]
+    );
+    // Keys and the one string value, as without numbers.
+    let mut without = 0;
+    doc.walk(WalkOptions::default(), &mut |s: &Site<'_>| {
+        assert!(!s.number);
+        without += 1;
+    });
+    assert_eq!(strings, without);
+}
+
+#[test]
+fn a_number_type_is_no_object_type() {
+    // `type` given as a number says nothing: `id` is scanned as in an untyped object.
+    let body = r#"{"messages":[{"type":123456789,"id":"i-1"}]}"#;
+    assert!(!value(body, "i-1").frozen);
 }

@@ -490,19 +490,6 @@ fn strings_scanned_before_any_value_was_learned_keep_or_redo_their_edits() {
 }
 
 #[test]
-fn a_value_seen_outside_strings_before_it_is_learned_changes_nothing_there() {
-    // The number before the ARN is the account's digits, but not a string: the second walk
-    // it causes finds nothing to change, and the number stays as it was.
-    let body = r#"{"max_tokens":123456789012,"messages":[{"role":"user","content":"hello"},
-        {"role":"user","content":"arn:aws:iam::123456789012:role/A"}]}"#;
-    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
-    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
-    assert!(out.starts_with(r#"{"max_tokens":123456789012,"#), "{out}");
-    assert_eq!(m.counts.total(), 1, "{:?}", m.counts);
-    assert!(out.contains(r#""content":"hello"}"#), "{out}");
-}
-
-#[test]
 fn a_key_passed_over_before_its_value_was_learned_is_masked() {
     // `mybucket` has no byte a find starts at: while nothing is known, the key is skipped
     // unvisited; the bucket learned later sends the second walk back to it.
@@ -514,4 +501,97 @@ fn a_key_passed_over_before_its_value_was_learned_is_masked() {
     assert!(!out.contains("mybucket"), "{out}");
     let bucket = placeholder_of(&m, "mybucket");
     assert!(out.contains(&format!(r#"{{\"{bucket}\": 3}}"#)), "{out}");
+}
+
+/// `s` JSON-escaped once.
+fn escaped(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+#[test]
+fn an_account_written_as_a_number_is_masked_as_a_string() {
+    // Tool inputs and tool results are user data: an integer under an account key is an
+    // account (also one that lost leading zeros); elsewhere it is a number like any other.
+    let body = r#"{"max_tokens":1024,"messages":[{"role":"assistant","content":[
+        {"type":"tool_use","id":"t1","name":"lookup","input":{"AccountId":123456789012,
+        "OwnerId":12345678901,"Count":123456789012,"Limit":-123456789012,"Size":1234567890.5}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1",
+        "content":"{\"Reservations\": [{\"OwnerId\": 210987654321, \"Size\": 7}]}"}]}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).expect("still JSON");
+    let input = &v["messages"][0]["content"][0]["input"];
+    assert_eq!(
+        input["AccountId"],
+        placeholder_of(&m, "123456789012"),
+        "{out}"
+    );
+    assert_eq!(input["OwnerId"], placeholder_of(&m, "12345678901"));
+    // Learned from `AccountId`: the same digits under another key are the same account.
+    assert_eq!(input["Count"], placeholder_of(&m, "123456789012"));
+    assert_eq!(input["Limit"], json!(-123456789012i64));
+    assert_eq!(input["Size"], json!(1234567890.5));
+    assert_eq!(v["max_tokens"], json!(1024));
+    // One level in: the quotes the number gets are escaped once.
+    let inner = v["messages"][1]["content"][0]["content"].as_str().unwrap();
+    let inner: Value = serde_json::from_str(inner).expect("inner JSON");
+    assert_eq!(
+        inner["Reservations"][0]["OwnerId"],
+        placeholder_of(&m, "210987654321")
+    );
+    assert_eq!(inner["Reservations"][0]["Size"], json!(7));
+    assert_eq!(m.counts.get("ACCOUNT"), 4, "{:?}", m.counts);
+}
+
+#[test]
+fn numbers_in_the_api_structure_stay_numbers() {
+    // A learned account's digits as `max_tokens` (or any parameter the API reads) are not
+    // user data: turning them into a string would break the request.
+    let body = r#"{"max_tokens":123456789012,"messages":[{"role":"user","content":"hello"},
+        {"role":"user","content":"arn:aws:iam::123456789012:role/A"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    assert!(out.starts_with(r#"{"max_tokens":123456789012,"#), "{out}");
+}
+
+#[test]
+fn numbers_are_quoted_for_every_level_of_json_inside_strings() {
+    for depth in 0..4 {
+        let mut doc = r#"{"awsAccountId": 123456789012, "n": 123456789012.0}"#.to_owned();
+        for _ in 0..depth {
+            doc = format!(r#"{{"v": "{}"}}"#, escaped(&doc));
+        }
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t","content":"{}"}}]}}]}}"#,
+            escaped(&doc)
+        );
+        let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+        let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+        let p = placeholder_of(&m, "123456789012");
+        let mut v: Value = serde_json::from_str(&out).unwrap();
+        v = serde_json::from_str(v["messages"][0]["content"][0]["content"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("depth {depth}: {e}: {out}"));
+        for _ in 0..depth {
+            v = serde_json::from_str(v["v"].as_str().unwrap()).unwrap();
+        }
+        assert_eq!(v["awsAccountId"], json!(p), "depth {depth}: {out}");
+        assert_eq!(v["n"], json!(123456789012.0), "depth {depth}");
+    }
+}
+
+#[test]
+fn quotes_are_escaped_once_per_level() {
+    let mut want = String::from("\"");
+    for quoted in 1..8u8 {
+        let mut out = Vec::new();
+        push_quote(&mut out, quoted);
+        assert_eq!(String::from_utf8(out).unwrap(), want, "{quoted}");
+        assert_eq!(quote_len(quoted), want.len());
+        want = escaped(&want);
+    }
+    let mut out = Vec::new();
+    push_quote(&mut out, 0);
+    assert!(out.is_empty());
+    assert_eq!(quote_len(0), 0);
 }
