@@ -4,7 +4,9 @@
 //! JSON bodies are walked with [`crate::json`] (Messages API rules, JSON inside strings);
 //! text bodies are scanned whole. The original recorded for a placeholder is the decoded
 //! value; the replaced span is the raw (possibly escaped) text it came from. A placeholder
-//! needs no escaping at any level, so the output is valid JSON whenever the input was.
+//! needs no escaping at any level; a number masked in user data (an account a tool wrote as
+//! one) becomes a string, its quotes escaped for the level it is at. So the output is valid
+//! JSON whenever the input was.
 //!
 //! ```
 //! use aws_masker::detect::{Finding, KindId, Scan};
@@ -226,6 +228,22 @@ fn mask_document<S: Scan>(doc: &Document<'_>, rules: Rules, issuer: &mut Issuer<
     }
 }
 
+/// JSON Schema keywords whose numbers are bounds, never data: a tool's `input_schema` must
+/// keep them numbers to stay a schema.
+const SCHEMA_BOUNDS: [&str; 11] = [
+    "maximum",
+    "minimum",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "multipleOf",
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "maxProperties",
+    "minProperties",
+];
+
 /// Replace `body[start..end]` with issued placeholder number `placeholder`.
 #[derive(Clone, Copy, Debug)]
 struct Edit {
@@ -366,6 +384,9 @@ impl<'m, S: Scan> Issuer<'m, S> {
     fn scan_site(&mut self, site: &Site<'_>) {
         if !site.number {
             self.scan(site.text, key_of(site), |r| site.raw_span(r));
+            return;
+        }
+        if site.key.is_some_and(|k| SCHEMA_BOUNDS.contains(&k)) {
             return;
         }
         self.findings.clear();

@@ -116,7 +116,7 @@ impl Default for WalkOptions {
 }
 
 /// Receives every string of a walked document, in document order (but the keys it skips,
-/// see [`Visitor::skips_key`]).
+/// see [`Visitor::skips_key`]), and the numbers [`WalkOptions::numbers`] asks for.
 pub trait Visitor {
     fn visit(&mut self, site: &Site<'_>);
 
@@ -513,12 +513,24 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             map: None,
             level,
         };
-        if site.frozen() || !tok.is_escaped() || !self.decode {
+        let nested = tok.is_escaped() || self.numbers_in(raw, role, nesting);
+        if site.frozen() || !nested || !self.decode {
             // Unescaped text cannot hold JSON with strings in it: nothing to recurse into.
             self.visitor.visit(&site);
             return;
         }
         self.escaped_string(doc, site, tok);
+    }
+
+    /// True when the unescaped string `raw` may be an array of numbers (`"[123456789012]"`,
+    /// JSON inside a string with no string of its own, so no escape) whose numbers are
+    /// visited.
+    #[inline]
+    fn numbers_in(&self, raw: &str, role: Role, nesting: usize) -> bool {
+        self.options.numbers
+            && role == Role::Value
+            && nesting < self.options.max_nesting
+            && raw.trim_start_matches(' ').starts_with('[')
     }
 
     #[cold]
@@ -546,7 +558,8 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         });
     }
 
-    /// A string with escapes: JSON inside it is walked, any other text is decoded.
+    /// A string with escapes (or an array of numbers, see [`Walker::numbers_in`]): JSON
+    /// inside it is walked, any other text is decoded.
     #[inline(never)]
     fn escaped_string(&mut self, doc: &Document<'_>, site: Site<'_>, tok: Tok) {
         let (raw, role, level, nesting) = (site.text, site.role, site.level, site.nesting);

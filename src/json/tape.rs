@@ -35,7 +35,7 @@ impl Tok {
     pub(crate) fn start(self) -> usize {
         self.start as usize
     }
-    /// String: raw end offset. Container: the tape index past its contents.
+    /// String or number: raw end offset. Container: the tape index past its contents.
     pub(crate) fn end(self) -> usize {
         (self.end & OFFSET) as usize
     }

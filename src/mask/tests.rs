@@ -553,6 +553,50 @@ fn numbers_in_the_api_structure_stay_numbers() {
     let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
     let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
     assert!(out.starts_with(r#"{"max_tokens":123456789012,"#), "{out}");
+    // The second walk the digits cause changes nothing else.
+    assert_eq!(m.counts.total(), 1, "{:?}", m.counts);
+    assert!(out.contains(r#""content":"hello"}"#), "{out}");
+}
+
+#[test]
+fn an_array_of_numbers_in_a_string_is_walked_for_accounts() {
+    // No string inside, so no escape: still JSON inside a string, and its numbers are read.
+    let body = r#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t",
+        "content":"[123456789012, [210987654321], 7]"}]},
+        {"role":"assistant","content":[{"type":"tool_use","id":"u","name":"n",
+        "input":{"AccountIds":" [123456789013]","Other":"[1, not json"}}]}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).expect("still JSON");
+    let inner: Value =
+        serde_json::from_str(v["messages"][0]["content"][0]["content"].as_str().unwrap()).unwrap();
+    // Under `content` the numbers say nothing: unmasked. Under `AccountIds` they are accounts.
+    assert_eq!(inner, json!([123456789012i64, [210987654321i64], 7]));
+    let ids: Value = serde_json::from_str(
+        v["messages"][1]["content"][0]["input"]["AccountIds"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ids, json!([placeholder_of(&m, "123456789013")]));
+    assert_eq!(
+        v["messages"][1]["content"][0]["input"]["Other"],
+        "[1, not json"
+    );
+    assert_eq!(m.counts.total(), 1, "{:?}", m.counts);
+}
+
+#[test]
+fn schema_bounds_stay_numbers() {
+    let body = r#"{"tools":[{"name":"t","input_schema":{"type":"object","properties":{
+        "account":{"type":"integer","maximum":123456789012,"default":123456789012}}}}],
+        "messages":[{"role":"user","content":"arn:aws:iam::123456789012:role/A"}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let account = &v["tools"][0]["input_schema"]["properties"]["account"];
+    assert_eq!(account["maximum"], json!(123456789012i64), "{out}");
+    assert_eq!(account["default"], placeholder_of(&m, "123456789012"));
 }
 
 #[test]
