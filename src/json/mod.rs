@@ -151,7 +151,8 @@ pub struct Site<'a> {
     pub mode: Mode,
     /// 0 for the body itself, n for JSON found inside a string n levels deep.
     pub nesting: usize,
-    /// True when the raw text holds escapes (then `text` differs from it, unless frozen).
+    /// True when the raw text holds escapes (then `text` differs from it, unless frozen), or
+    /// is an array of numbers (JSON inside a string with no string of its own).
     pub escaped: bool,
     /// True for a number (see [`WalkOptions::numbers`]): its span is the number, no quotes
     /// around it, so a replacement must bring its own.
@@ -419,16 +420,12 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         let Some(&tok) = doc.tape.get(idx) else {
             return idx + 1;
         };
-        if tok.is_number() {
-            // In the API's own structure numbers are its parameters (`max_tokens`), which
-            // must stay numbers; user data is where an account can be one.
-            if self.options.numbers && ctx.mode == Mode::Free {
-                self.number(doc, level, nesting, tok, key, ctx);
-            }
-            return idx + 1;
-        }
         if !tok.is_container() {
-            self.string(doc, level, nesting, tok, Role::Value, key, ctx);
+            if tok.is_number() {
+                self.number(doc, level, nesting, tok, key, ctx);
+            } else {
+                self.string(doc, level, nesting, tok, Role::Value, key, ctx);
+            }
             return idx + 1;
         }
         let past = tok.end();
@@ -513,27 +510,19 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
             map: None,
             level,
         };
-        let nested = tok.is_escaped() || self.numbers_in(raw, role, nesting);
-        if site.frozen() || !nested || !self.decode {
-            // Unescaped text cannot hold JSON with strings in it: nothing to recurse into.
+        // Unescaped text cannot hold JSON with strings in it: nothing to recurse into. Nor,
+        // below the body, can a string the tokenizer marked for the array of numbers it holds
+        // (JSON inside strings read in place marks none: both ways see the same).
+        let plain = |raw: &str| nesting > 0 && !raw.contains('\\');
+        if site.frozen() || !tok.is_escaped() || !self.decode || plain(raw) {
             self.visitor.visit(&site);
             return;
         }
         self.escaped_string(doc, site, tok);
     }
 
-    /// True when the unescaped string `raw` may be an array of numbers (`"[123456789012]"`,
-    /// JSON inside a string with no string of its own, so no escape) whose numbers are
-    /// visited.
-    #[inline]
-    fn numbers_in(&self, raw: &str, role: Role, nesting: usize) -> bool {
-        self.options.numbers
-            && role == Role::Value
-            && nesting < self.options.max_nesting
-            && raw.trim_start_matches(' ').starts_with('[')
-    }
-
     #[cold]
+    #[inline(never)]
     fn number(
         &mut self,
         doc: &Document<'_>,
@@ -543,6 +532,11 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         key: Option<&str>,
         ctx: Ctx<'_>,
     ) {
+        // In the API's own structure numbers are its parameters (`max_tokens`), which must
+        // stay numbers; user data is where an account can be one.
+        if !self.options.numbers || ctx.mode != Mode::Free {
+            return;
+        }
         self.visitor.visit(&Site {
             text: doc.raw(tok),
             role: Role::Value,
@@ -558,8 +552,8 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         });
     }
 
-    /// A string with escapes (or an array of numbers, see [`Walker::numbers_in`]): JSON
-    /// inside it is walked, any other text is decoded.
+    /// A string with escapes (or an array of numbers, which the tokenizer marks as one):
+    /// JSON inside it is walked, any other text is decoded.
     #[inline(never)]
     fn escaped_string(&mut self, doc: &Document<'_>, site: Site<'_>, tok: Tok) {
         let (raw, role, level, nesting) = (site.text, site.role, site.level, site.nesting);

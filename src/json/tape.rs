@@ -9,6 +9,8 @@
 use super::escape::read_escape;
 use super::JsonError;
 
+/// The string's raw text holds escapes (or, for a value, an array of numbers: see
+/// [`quoted_value`]).
 const ESCAPED: u32 = 1 << 31;
 const KEY: u32 = 1 << 30;
 const CONTAINER: u32 = 1 << 29;
@@ -122,7 +124,11 @@ fn quoted_value(
         let read = tokenize_from::<Inline>(b, first, max_depth, &mut inner, quoted);
         if let Ok(end) = read {
             let content = b.get(start..end).unwrap_or_default();
-            let flags = if memchr::memchr(b'\\', content).is_some() {
+            // Without a backslash the document has no string (`[123456789012]`): the walker
+            // looks inside it only for its numbers, and only when it is marked as escaped.
+            let flags = if memchr::memchr(b'\\', content).is_some()
+                || inner.iter().any(|t| t.is_number())
+            {
                 ESCAPED
             } else {
                 0
@@ -248,17 +254,7 @@ fn tokenize_from<S: Spelling>(
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
-                    let end = number(b, i)?;
-                    if NUMBER_DIGITS.contains(&(end - i))
-                        && b.get(i..end)
-                            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-                    {
-                        tape.push(Tok {
-                            start: i as u32,
-                            end: end as u32 | NUMBER,
-                        });
-                    }
-                    i = end;
+                    i = number(b, i, tape)?;
                     state = State::AfterValue;
                 }
                 Some(b't') => i = literal(b, i, b"true", &mut state)?,
@@ -374,7 +370,8 @@ fn literal(b: &[u8], i: usize, word: &[u8], state: &mut State) -> Result<usize, 
     }
 }
 
-fn number(b: &[u8], start: usize) -> Result<usize, JsonError> {
+/// Reads the number at `start`; records it if it is an integer of [`NUMBER_DIGITS`] digits.
+fn number(b: &[u8], start: usize, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
     let digits = |mut i: usize| {
         while let Some(b'0'..=b'9') = b.get(i) {
             i += 1;
@@ -390,6 +387,15 @@ fn number(b: &[u8], start: usize) -> Result<usize, JsonError> {
         Some(b'1'..=b'9') => digits(i + 1),
         _ => return Err(syntax(i, "invalid number")),
     };
+    if !matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+        if NUMBER_DIGITS.contains(&(i - start)) && b.get(start) != Some(&b'-') {
+            tape.push(Tok {
+                start: start as u32,
+                end: i as u32 | NUMBER,
+            });
+        }
+        return Ok(i);
+    }
     if b.get(i) == Some(&b'.') {
         let end = digits(i + 1);
         if end == i + 1 {
