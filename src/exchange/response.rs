@@ -47,6 +47,9 @@ pub enum ResponsePlan {
     Sse,
     /// Other text: restore incrementally.
     Text,
+    /// JSON Lines (`application/x-ndjson`, `application/jsonl`): restore incrementally, each
+    /// original JSON-escaped (a placeholder can only be inside a string there).
+    JsonLines,
 }
 
 impl ResponsePlan {
@@ -54,7 +57,7 @@ impl ResponsePlan {
     pub fn changes_body(self) -> bool {
         matches!(
             self,
-            ResponsePlan::Whole | ResponsePlan::Sse | ResponsePlan::Text
+            ResponsePlan::Whole | ResponsePlan::Sse | ResponsePlan::Text | ResponsePlan::JsonLines
         )
     }
 }
@@ -76,13 +79,15 @@ pub fn plan_response(headers: &ResponseHeaders<'_>, has_mapping: bool) -> Respon
         ResponsePlan::Whole
     } else if media == "text/event-stream" {
         ResponsePlan::Sse
+    } else if matches!(
+        media.as_str(),
+        "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines"
+    ) {
+        ResponsePlan::JsonLines
     } else if media.starts_with("text/")
         || media.is_empty()
         || media.ends_with("+xml")
-        || matches!(
-            media.as_str(),
-            "application/xml" | "application/x-ndjson" | "application/javascript"
-        )
+        || matches!(media.as_str(), "application/xml" | "application/javascript")
     {
         ResponsePlan::Text
     } else {
@@ -409,6 +414,10 @@ pub fn body_for(
             Restorer::Text(StreamRestorer::new(Escape::None)),
             content_length,
         )),
+        ResponsePlan::JsonLines => Some(ResponseBody::streaming(
+            Restorer::Text(StreamRestorer::new(Escape::Json)),
+            content_length,
+        )),
     }
 }
 
@@ -599,7 +608,12 @@ mod tests {
             (h(Some("application/problem+json"), None), true, Whole),
             (h(Some("text/event-stream; charset=utf-8"), None), true, Sse),
             (h(Some("text/plain"), None), true, Text),
-            (h(Some("application/x-ndjson"), None), true, Text),
+            (h(Some("application/x-ndjson"), None), true, JsonLines),
+            (
+                h(Some("application/jsonl; charset=utf-8"), None),
+                true,
+                JsonLines,
+            ),
             (h(None, None), true, Text),
             (h(Some("application/json"), Some("gzip")), true, SkipEncoded),
             (h(Some("text/event-stream"), Some("br")), true, SkipEncoded),
@@ -692,12 +706,15 @@ mod tests {
         let json_expected = json.replace(&p, r#"i-0abc\"quoted\""#);
         let text = format!("plain {p}.");
         let text_expected = text.replace(&p, r#"i-0abc"quoted""#);
+        let lines = format!("{{\"text\":\"{p}\"}}\n{{\"text\":\"x\"}}\n");
+        let lines_expected = lines.replace(&p, r#"i-0abc\"quoted\""#);
         let sse = format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{p} ok\"}}}}\n\n");
         let sse_expected = sse.replace(&p, r#"i-0abc\"quoted\""#);
         let cases = [
             (ResponsePlan::Whole, &json, &json_expected, 1 << 20),
             (ResponsePlan::Whole, &json, &json_expected, 10),
             (ResponsePlan::Text, &text, &text_expected, 0),
+            (ResponsePlan::JsonLines, &lines, &lines_expected, 0),
             (ResponsePlan::Sse, &sse, &sse_expected, 0),
         ];
         for (plan, body, expected, limit) in cases {
