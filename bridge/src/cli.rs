@@ -36,7 +36,10 @@ restore options:
 common options:
   --redis-ca-file PATH       PEM CA bundle trusted for TLS instead of the built-in roots
                              [AWS_MASKER_BRIDGE_REDIS_CA_FILE]
-  --redis-timeout-ms N       Redis connect and command timeout, default 1000 [AWS_MASKER_BRIDGE_REDIS_TIMEOUT_MS]
+  --redis-timeout-ms N       Redis connect and command timeout, default 200 (serve: a request's
+                             Redis work takes at most twice it, inside the filter's
+                             bridge_timeout_ms of 500) or 1000 (restore)
+                             [AWS_MASKER_BRIDGE_REDIS_TIMEOUT_MS]
 ";
 
 /// What to run.
@@ -194,7 +197,13 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
 
     let redis = RedisOptions {
         ca_file: ca_file.filter(|s| !s.is_empty()).map(PathBuf::from),
-        timeout: millis("--redis-timeout-ms", redis_timeout, 1000)?,
+        // Serving, a slow Redis must be answered (504 redis_timeout) before the filter's
+        // own timeout (bridge_timeout_ms, 500 by default) gives up on the bridge.
+        timeout: millis(
+            "--redis-timeout-ms",
+            redis_timeout,
+            if restore { 1000 } else { 200 },
+        )?,
     };
     if restore {
         let format = match format.as_deref() {
@@ -357,7 +366,7 @@ mod tests {
         let s = serve(&[], &[]).unwrap();
         assert_eq!(s.listen, Listen::Tcp("127.0.0.1:7380".parse().unwrap()));
         assert!(s.allow_redis.is_empty());
-        assert_eq!(s.redis.timeout, Duration::from_millis(1000));
+        assert_eq!(s.redis.timeout, Duration::from_millis(200));
         assert_eq!(s.max_body_bytes, aws_masker::protocol::MAX_BODY_BYTES);
         assert_eq!(s.shutdown_delay, Duration::ZERO);
         assert_eq!(s.drain_timeout, Duration::from_millis(5000));
@@ -449,6 +458,7 @@ mod tests {
         .unwrap();
         match cmd {
             Command::Restore(r) => {
+                assert_eq!(r.redis.timeout, Duration::from_millis(1000));
                 assert_eq!(r.input, PathBuf::from("x.jsonl"));
                 assert_eq!(r.output, None);
                 assert_eq!(r.format, Format::Json);

@@ -280,6 +280,9 @@ impl Bridge {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(args)
             .env_remove("AWS_MASKER_BRIDGE_ALLOW_REDIS")
+            // The default (200 ms) is for a Redis next door; a loaded CI machine doing TLS
+            // handshakes is slower. Tests of timeouts pass their own.
+            .env("AWS_MASKER_BRIDGE_REDIS_TIMEOUT_MS", "2000")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
