@@ -100,13 +100,23 @@ fn pool_settings(redis: &RedisOptions, max_profiles: usize) -> Result<PoolSettin
 }
 
 async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error::Error>> {
-    let profile = restore::read_profile(&options.profile_file)?;
+    let restore::ProfileFile {
+        profile,
+        token_secret,
+    } = restore::read_profile(&options.profile_file)?;
+    let keys = token_secret.map(|s| aws_masker::placeholder::Placeholders::new(s.as_bytes()));
+    if keys.is_none() {
+        eprintln!(
+            "aws-masker-bridge restore: the originals Redis answers are not checked (the profile \
+             file has no token_secret; give the filter's config to check them)"
+        );
+    }
     let text = std::fs::read(&options.input)
         .map_err(|e| format!("cannot read {}: {e}", options.input.display()))?;
     let json = restore::is_json(options.format, &options.input, &text);
     let pool = Pool::new(pool_settings(&options.redis, 1)?);
     let backend = pool.get(&profile).await?;
-    let (out, summary) = restore::restore(&backend, &text, json).await?;
+    let (out, summary) = restore::restore(&backend, &text, json, keys.as_ref()).await?;
     match &options.output {
         Some(path) => std::fs::write(path, &out).map_err(restore::RestoreError::Write)?,
         None => {
@@ -118,8 +128,9 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
         }
     }
     eprintln!(
-        "restored {} occurrences of {} known placeholders; {} unknown occurrences left",
-        summary.replaced, summary.known, summary.unknown
+        "restored {} occurrences of {} known placeholders; {} unknown occurrences left; \
+         {} entries rejected (not derived with token_secret)",
+        summary.replaced, summary.known, summary.unknown, summary.rejected
     );
     Ok(())
 }

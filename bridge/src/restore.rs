@@ -3,7 +3,10 @@
 //!
 //! Every placeholder-shaped token (`AWS_<LABEL>_<13 chars A-Z2-7>`) is looked up in Redis;
 //! known ones are replaced, unknown ones stay. In JSON input the original is JSON-escaped, so
-//! a value holding `"` or `\` keeps the document valid.
+//! a value holding `"` or `\` keeps the document valid. Given the filter's config (with its
+//! `token_secret`), an entry is used only if the secret derives its placeholder from its
+//! original, as the filter checks what it looks up: what Redis answers is not trusted to put
+//! text in the file.
 //!
 //! ```text
 //! aws-masker-bridge restore --profile-file profile.json --in results.jsonl --out restored.jsonl
@@ -13,11 +16,13 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
+use aws_masker::placeholder::Placeholders;
 use aws_masker::placeholder::{
     is_placeholder_byte, shaped_len, Mapping, HASH_LEN, MAX_PLACEHOLDER_LEN, PREFIX,
 };
 use aws_masker::protocol::{RedisProfile, MAX_ENTRIES};
 use aws_masker::restore::{restore_into, Escape, RestoreStats};
+use aws_masker::store::merge_found;
 
 use crate::backend::{Backend, BackendError};
 use crate::cli::Format;
@@ -29,8 +34,19 @@ pub struct Summary {
     pub known: usize,
     /// Occurrences replaced.
     pub replaced: usize,
-    /// Placeholder-shaped occurrences left unchanged (unknown to Redis).
+    /// Placeholder-shaped occurrences left unchanged (unknown to Redis, or rejected).
     pub unknown: usize,
+    /// Entries Redis answered whose placeholder the `token_secret` does not derive from their
+    /// original (another deployment's, or written by someone else): not used.
+    pub rejected: usize,
+}
+
+/// What a profile file gives: where Redis is, and the filter's `token_secret` if the file is
+/// the filter's config.
+#[derive(Debug)]
+pub struct ProfileFile {
+    pub profile: RedisProfile,
+    pub token_secret: Option<String>,
 }
 
 #[derive(Debug)]
@@ -60,7 +76,7 @@ impl std::error::Error for RestoreError {}
 /// Reads a profile file: either a JSON [`RedisProfile`] (the wire form, e.g.
 /// `{"redis_type":"managed","host":"...","ssl_enabled":true,"auth_token":"..."}`) or the
 /// filter's own config, whose `redis_*` fields are used and other fields ignored.
-pub fn read_profile(path: &Path) -> Result<RedisProfile, RestoreError> {
+pub fn read_profile(path: &Path) -> Result<ProfileFile, RestoreError> {
     let bytes = std::fs::read(path).map_err(|source| RestoreError::Read {
         what: "profile file",
         source,
@@ -68,11 +84,23 @@ pub fn read_profile(path: &Path) -> Result<RedisProfile, RestoreError> {
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         RestoreError::Profile(format!("line {} column {}: not json", e.line(), e.column()))
     })?;
+    let token_secret = match value.get("token_secret") {
+        None => None,
+        Some(serde_json::Value::String(s)) if s.chars().count() >= 32 => Some(s.clone()),
+        Some(_) => {
+            return Err(RestoreError::Profile(
+                "token_secret: not a string of at least 32 characters".into(),
+            ))
+        }
+    };
     let profile = profile_from_json(value)?;
     profile
         .validate()
         .map_err(|e| RestoreError::Profile(e.to_string()))?;
-    Ok(profile)
+    Ok(ProfileFile {
+        profile,
+        token_secret,
+    })
 }
 
 fn profile_from_json(value: serde_json::Value) -> Result<RedisProfile, RestoreError> {
@@ -152,22 +180,32 @@ pub fn candidates(text: &[u8]) -> BTreeSet<String> {
 }
 
 /// Restores `text` with originals from `backend`, through the same code as the filter's
-/// response path.
+/// response path. With `keys` (the filter's `token_secret`), only entries it derives are used.
 pub async fn restore(
     backend: &Backend,
     text: &[u8],
     json: bool,
+    keys: Option<&Placeholders>,
 ) -> Result<(Vec<u8>, Summary), RestoreError> {
     let wanted: Vec<String> = candidates(text).into_iter().collect();
     let mut mapping = Mapping::default();
+    let mut rejected = 0;
     for chunk in wanted.chunks(MAX_ENTRIES) {
         let answer = backend
             .exchange(&[], 1, chunk)
             .await
             .map_err(RestoreError::Redis)?;
-        for entry in answer.found {
-            // One key holds one original, so a conflict cannot happen; skip rather than fail.
-            let _ = mapping.insert(entry.placeholder, entry.original);
+        match keys {
+            Some(keys) => {
+                let merged = merge_found(&answer, chunk, keys, &mut mapping);
+                rejected += usize::try_from(merged.foreign).unwrap_or(usize::MAX);
+            }
+            None => {
+                for entry in answer.found {
+                    // One key holds one original, so a conflict cannot happen; skip it.
+                    let _ = mapping.insert(entry.placeholder, entry.original);
+                }
+            }
         }
     }
     let escape = if json { Escape::Json } else { Escape::None };
@@ -180,6 +218,7 @@ pub async fn restore(
             known: mapping.len(),
             replaced: usize::try_from(stats.restored).unwrap_or(usize::MAX),
             unknown: usize::try_from(stats.unknown).unwrap_or(usize::MAX),
+            rejected,
         },
     ))
 }
@@ -237,6 +276,16 @@ mod tests {
             "redis_type": "managed", "redis_host": "master.example", "redis_port": 6380,
             "redis_ssl_enabled": true, "redis_auth_token": "tok", "redis_user": "masker"
         });
+        let dir = std::env::temp_dir().join(format!("restore-profile-{}", std::process::id()));
+        std::fs::write(&dir, config.to_string()).unwrap();
+        let read = read_profile(&dir).unwrap();
+        assert_eq!(read.token_secret, Some("x".repeat(40)));
+        let short = serde_json::json!({"token_secret": "short", "redis_host": "h"});
+        std::fs::write(&dir, short.to_string()).unwrap();
+        assert!(read_profile(&dir).is_err());
+        std::fs::write(&dir, wire_again().to_string()).unwrap();
+        assert_eq!(read_profile(&dir).unwrap().token_secret, None);
+        let _ = std::fs::remove_file(&dir);
         let p = profile_from_json(config).unwrap();
         assert_eq!(p.redis_type, aws_masker::protocol::RedisType::Managed);
         assert_eq!((p.host.as_str(), p.port), ("master.example", 6380));
@@ -246,6 +295,10 @@ mod tests {
         );
         assert!(p.ssl_enabled && p.ssl_verify);
         assert!(profile_from_json(serde_json::json!({"hostname": "x"})).is_err());
+    }
+
+    fn wire_again() -> serde_json::Value {
+        serde_json::json!({"redis_type": "traditional", "host": "10.0.0.5", "port": 6390})
     }
 
     #[test]

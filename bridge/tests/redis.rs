@@ -563,6 +563,8 @@ fn restore_subcommand_rewrites_a_results_file() {
         stderr.contains("restored 3 occurrences of 2 known placeholders; 1 unknown"),
         "{stderr}"
     );
+    // A profile without the filter's secret cannot check what Redis answers: it says so.
+    assert!(stderr.contains("not checked"), "{stderr}");
     let restored = std::fs::read_to_string(dir.path("restored.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = restored.lines().map(json).collect();
     let text = |i: usize| {
@@ -589,6 +591,45 @@ fn restore_subcommand_rewrites_a_results_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("redis_auth"));
+}
+
+#[test]
+fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
+    let (redis, bridge, profile) = protected(&[]);
+    let secret = "restore-test-secret-restore-test-secret-01";
+    let keys = aws_masker::placeholder::Placeholders::new(secret.as_bytes());
+    let genuine = keys.derive("EC2", ORIGINAL, 0);
+    // Written by someone without the secret: a placeholder of this deployment's shape whose
+    // original it does not derive.
+    let forged = keys.derive("EC2", "i-0aaaaaaaaaaaaaaaa", 0);
+    bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[
+            (genuine.clone(), ORIGINAL.into()),
+            (forged.clone(), "attacker text".into()),
+        ],
+        &[],
+    ));
+    let dir = TempDir::new("restore-verified");
+    let input = format!("{{\"text\":\"{genuine} {forged}\"}}\n");
+    std::fs::write(dir.path("results.jsonl"), &input).unwrap();
+    let config = json!({"token_secret": secret, "use_redis": true, "redis_host": "127.0.0.1",
+                        "redis_port": redis.port, "redis_password": PASSWORD});
+    std::fs::write(dir.path("kong-filter.json"), config.to_string()).unwrap();
+    let out = std::process::Command::new(BRIDGE)
+        .args(["restore", "--profile-file"])
+        .arg(dir.path("kong-filter.json"))
+        .arg("--in")
+        .arg(dir.path("results.jsonl"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("1 entries rejected"), "{stderr}");
+    assert!(!stderr.contains("not checked"), "{stderr}");
+    let restored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(restored["text"], format!("{ORIGINAL} {forged}"));
 }
 
 #[test]
