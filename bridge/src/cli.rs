@@ -24,9 +24,11 @@ serve options (environment variable in brackets):
   --max-body-bytes N         largest request body, default and most 8388608
                              [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
+  --max-connections N        client connections served at once (more wait to be accepted),
+                             default 1024, at most 65536 [AWS_MASKER_BRIDGE_MAX_CONNECTIONS]
   --shutdown-delay-ms N      after SIGTERM/SIGINT, keep serving this long before closing the
-                             listener (a sidecar outliving Kong's own drain), default 0
-                             [AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS]
+                             listener (a sidecar outliving Kong's own drain), default 0; a
+                             second signal ends the delay [AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS]
   --drain-timeout-ms N       how long shutdown waits for requests in flight, default 5000
   --quiet                    no per-request log lines [AWS_MASKER_BRIDGE_QUIET=1]
 restore options:
@@ -82,6 +84,8 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_profiles: usize,
+    /// Connections served at once; the next ones wait in the listen backlog.
+    pub max_connections: usize,
     /// How long the server keeps accepting after a stop signal (`/readyz` answers
     /// `shutting_down` meanwhile).
     pub shutdown_delay: Duration,
@@ -153,6 +157,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     let mut request_timeout = env("AWS_MASKER_BRIDGE_REQUEST_TIMEOUT_MS");
     let mut max_body = env("AWS_MASKER_BRIDGE_MAX_BODY_BYTES");
     let mut max_profiles = env("AWS_MASKER_BRIDGE_MAX_PROFILES");
+    let mut max_connections = env("AWS_MASKER_BRIDGE_MAX_CONNECTIONS");
     let mut drain = env("AWS_MASKER_BRIDGE_DRAIN_TIMEOUT_MS");
     let mut delay = env("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS");
     let mut quiet = env("AWS_MASKER_BRIDGE_QUIET").is_some_and(|v| v == "1" || v == "true");
@@ -184,6 +189,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             }
             "--max-body-bytes" if !restore => max_body = Some(value("--max-body-bytes")?),
             "--max-profiles" if !restore => max_profiles = Some(value("--max-profiles")?),
+            "--max-connections" if !restore => max_connections = Some(value("--max-connections")?),
             "--drain-timeout-ms" if !restore => drain = Some(value("--drain-timeout-ms")?),
             "--shutdown-delay-ms" if !restore => delay = Some(value("--shutdown-delay-ms")?),
             "--quiet" if !restore => quiet = true,
@@ -270,6 +276,11 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
+        max_connections: at_most(
+            "--max-connections",
+            number("--max-connections", max_connections, 1024)?,
+            65536,
+        )?,
         shutdown_delay: delay_millis(delay)?,
         drain_timeout: millis("--drain-timeout-ms", drain, 5000)?,
         quiet,
@@ -370,6 +381,18 @@ mod tests {
         assert_eq!(s.max_body_bytes, aws_masker::protocol::MAX_BODY_BYTES);
         assert_eq!(s.shutdown_delay, Duration::ZERO);
         assert_eq!(s.drain_timeout, Duration::from_millis(5000));
+        assert_eq!(s.max_connections, 1024);
+        let env = [("AWS_MASKER_BRIDGE_MAX_CONNECTIONS", "8")];
+        assert_eq!(serve(&[], &env).unwrap().max_connections, 8);
+        assert_eq!(
+            serve(&["--max-connections", "2"], &env)
+                .unwrap()
+                .max_connections,
+            2
+        );
+        for bad in ["0", "65537", "x"] {
+            assert!(serve(&["--max-connections", bad], &[]).is_err(), "{bad}");
+        }
         let env = [("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS", "15000")];
         assert_eq!(
             serve(&[], &env).unwrap().shutdown_delay,

@@ -20,6 +20,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
     pub connections: AtomicU64,
+    /// Connections being served now.
+    pub open_connections: AtomicU64,
     pub stored: AtomicU64,
     pub refreshed: AtomicU64,
     pub conflicts: AtomicU64,
@@ -91,6 +93,12 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE aws_masker_bridge_{name} counter");
             let _ = writeln!(out, "aws_masker_bridge_{name} {}", load(counter));
         }
+        let _ = writeln!(out, "# TYPE aws_masker_bridge_open_connections gauge");
+        let _ = writeln!(
+            out,
+            "aws_masker_bridge_open_connections {}",
+            load(&self.open_connections)
+        );
         let _ = writeln!(out, "# TYPE aws_masker_bridge_redis_profiles gauge");
         let _ = writeln!(out, "aws_masker_bridge_redis_profiles {profiles}");
         let name = "aws_masker_bridge_mappings_duration_seconds";

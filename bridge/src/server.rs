@@ -186,23 +186,35 @@ pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     log_event("listening", &[("listen", listener.describe())]);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let mut signal = std::pin::pin!(shutdown_signal());
+    let open = &state.metrics.open_connections;
+    let mut signals = Signals::new();
     // Armed by the signal: the end of the shutdown delay.
     let mut delay = std::pin::pin!(tokio::time::sleep(Duration::MAX));
     let mut signalled = false;
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(stream) => {
-                    state.metrics.connections.fetch_add(1, Ordering::Relaxed);
-                    tasks.spawn(serve_connection(state.clone(), stream, stop_rx.clone()));
+            // At the limit, the next connections wait in the listen backlog.
+            accepted = listener.accept(), if tasks.len() < state.options.max_connections => {
+                match accepted {
+                    Ok(stream) => {
+                        state.metrics.connections.fetch_add(1, Ordering::Relaxed);
+                        open.fetch_add(1, Ordering::Relaxed);
+                        tasks.spawn(serve_connection(state.clone(), stream, stop_rx.clone()));
+                    }
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // pause instead of retrying at once (EMFILE would spin at full CPU).
+                    Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
                 }
-                // Out of file descriptors, or a connection reset before it was accepted:
-                // pause instead of retrying at once (EMFILE would spin at full CPU).
-                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
-            },
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            name = &mut signal, if !signalled => {
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                open.fetch_sub(1, Ordering::Relaxed);
+            }
+            name = signals.next() => {
+                if signalled {
+                    // A second signal: an operator who will not wait for the delay.
+                    log_event("delay cut short", &[("signal", name.to_string())]);
+                    break;
+                }
                 signalled = true;
                 state.stopping.store(true, Ordering::Relaxed);
                 let wait = state.options.shutdown_delay;
@@ -228,18 +240,34 @@ pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process still stops on the default action.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+/// SIGTERM and SIGINT, as they come.
+struct Signals {
+    /// `None` without signal handlers: the process still stops on the default action.
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let streams = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            _ => None,
+        };
+        Signals { streams }
+    }
+
+    /// The name of the next signal.
+    async fn next(&mut self) -> &'static str {
+        let Some((term, int)) = &mut self.streams else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }
 

@@ -633,6 +633,60 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
 }
 
 #[test]
+fn a_second_signal_ends_the_shutdown_delay() {
+    let mut bridge = Bridge::start(&["--shutdown-delay-ms", "60000"]);
+    bridge.send_term();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = bridge.get("/readyz");
+    assert_eq!((status, error_code(&body).as_str()), (503, "shutting_down"));
+    let second = Instant::now();
+    assert!(
+        bridge.terminate(Duration::from_secs(8)),
+        "bridge did not exit 0 on the second signal"
+    );
+    assert!(second.elapsed() < Duration::from_secs(8));
+    assert!(
+        bridge.logs().contains("delay cut short"),
+        "{}",
+        bridge.logs()
+    );
+}
+
+#[test]
+fn past_max_connections_a_connection_waits_to_be_accepted() {
+    use std::io::{Read, Write};
+    let bridge = Bridge::start(&["--max-connections", "1", "--request-timeout-ms", "20000"]);
+    // Holds the one slot: connected, sending nothing.
+    let idle = std::net::TcpStream::connect(("127.0.0.1", bridge.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiting = std::net::TcpStream::connect(("127.0.0.1", bridge.port)).unwrap();
+    waiting
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        waiting.read(&mut first).is_err(),
+        "answered while the only slot was taken"
+    );
+    drop(idle);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut raw = Vec::new();
+    waiting.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    // Itself, served once the idle one closed.
+    assert!(
+        text.contains("aws_masker_bridge_open_connections 1\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn sigterm_stops_the_bridge_cleanly() {
     let mut bridge = Bridge::start(&[]);
     assert_eq!(bridge.get("/healthz").0, 200);
