@@ -8,12 +8,13 @@
 //! other original -> untouched (conflict).
 //!
 //! ```text
-//! let pool = Pool::new(PoolSettings { ca_pem: None, timeout, max_profiles: 64 });
+//! let pool = Pool::new(PoolSettings { ca_pem: None, timeout, max_profiles: 64, idle });
 //! let answer = pool.get(&profile).await?.exchange(&store, ttl, &lookup).await?;
 //! ```
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,9 @@ pub struct PoolSettings {
     pub timeout: Duration,
     /// Most profiles kept connected at once.
     pub max_profiles: usize,
+    /// A profile no request used for this long is dropped, its connection closed: after a
+    /// configuration moved to another Redis, `GET /readyz` stops checking the old one.
+    pub idle: Duration,
 }
 
 #[derive(Clone)]
@@ -108,6 +112,8 @@ pub struct Backend {
 struct SlotState {
     backend: OnceCell<Backend>,
     failed: Mutex<Option<(Instant, BackendError)>>,
+    /// When a request last asked for it, in milliseconds since the pool was made.
+    used_ms: AtomicU64,
 }
 
 type Slot = Arc<SlotState>;
@@ -119,6 +125,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(1000);
 pub struct Pool {
     settings: PoolSettings,
     slots: Mutex<HashMap<RedisProfile, Slot>>,
+    made: Instant,
 }
 
 impl Pool {
@@ -126,6 +133,7 @@ impl Pool {
         Pool {
             settings,
             slots: Mutex::new(HashMap::new()),
+            made: Instant::now(),
         }
     }
 
@@ -137,9 +145,18 @@ impl Pool {
             .count()
     }
 
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.made.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The slots, those idle for [`PoolSettings::idle`] dropped first.
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RedisProfile, Slot>> {
         // A poisoned map only means a panic elsewhere; the cache itself stays consistent.
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.now_ms();
+        let idle = u64::try_from(self.settings.idle.as_millis()).unwrap_or(u64::MAX);
+        slots.retain(|_, s| now.saturating_sub(s.used_ms.load(Ordering::Relaxed)) < idle);
+        slots
     }
 
     /// The connection for `profile`, connecting on first use. A failed connect answers for
@@ -155,7 +172,9 @@ impl Pool {
                     }
                 }
             }
-            slots.entry(profile.clone()).or_default().clone()
+            let slot = slots.entry(profile.clone()).or_default().clone();
+            slot.used_ms.store(self.now_ms(), Ordering::Relaxed);
+            slot
         };
         let recent_failure = || {
             let failed = slot.failed.lock().unwrap_or_else(|e| e.into_inner());

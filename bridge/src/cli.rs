@@ -24,6 +24,9 @@ serve options (environment variable in brackets):
   --max-body-bytes N         largest request body, default and most 8388608
                              [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
+  --profile-idle-ms N        a profile no request used for this long is dropped (its connection
+                             closed, no longer checked by GET /readyz), default 300000
+                             [AWS_MASKER_BRIDGE_PROFILE_IDLE_MS]
   --max-connections N        client connections served at once (more wait to be accepted),
                              default 1024, at most 65536 [AWS_MASKER_BRIDGE_MAX_CONNECTIONS]
   --shutdown-delay-ms N      after SIGTERM/SIGINT, keep serving this long before closing the
@@ -84,6 +87,8 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_profiles: usize,
+    /// How long an unused profile stays connected.
+    pub profile_idle: Duration,
     /// Connections served at once; the next ones wait in the listen backlog.
     pub max_connections: usize,
     /// How long the server keeps accepting after a stop signal (`/readyz` answers
@@ -158,6 +163,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
     let mut max_body = env("AWS_MASKER_BRIDGE_MAX_BODY_BYTES");
     let mut max_profiles = env("AWS_MASKER_BRIDGE_MAX_PROFILES");
     let mut max_connections = env("AWS_MASKER_BRIDGE_MAX_CONNECTIONS");
+    let mut profile_idle = env("AWS_MASKER_BRIDGE_PROFILE_IDLE_MS");
     let mut drain = env("AWS_MASKER_BRIDGE_DRAIN_TIMEOUT_MS");
     let mut delay = env("AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS");
     let mut quiet = env("AWS_MASKER_BRIDGE_QUIET").is_some_and(|v| v == "1" || v == "true");
@@ -190,6 +196,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             "--max-body-bytes" if !restore => max_body = Some(value("--max-body-bytes")?),
             "--max-profiles" if !restore => max_profiles = Some(value("--max-profiles")?),
             "--max-connections" if !restore => max_connections = Some(value("--max-connections")?),
+            "--profile-idle-ms" if !restore => profile_idle = Some(value("--profile-idle-ms")?),
             "--drain-timeout-ms" if !restore => drain = Some(value("--drain-timeout-ms")?),
             "--shutdown-delay-ms" if !restore => delay = Some(value("--shutdown-delay-ms")?),
             "--quiet" if !restore => quiet = true,
@@ -276,6 +283,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
+        profile_idle: millis("--profile-idle-ms", profile_idle, 300_000)?,
         max_connections: at_most(
             "--max-connections",
             number("--max-connections", max_connections, 1024)?,
@@ -382,6 +390,7 @@ mod tests {
         assert_eq!(s.shutdown_delay, Duration::ZERO);
         assert_eq!(s.drain_timeout, Duration::from_millis(5000));
         assert_eq!(s.max_connections, 1024);
+        assert_eq!(s.profile_idle, Duration::from_secs(300));
         let env = [("AWS_MASKER_BRIDGE_MAX_CONNECTIONS", "8")];
         assert_eq!(serve(&[], &env).unwrap().max_connections, 8);
         assert_eq!(

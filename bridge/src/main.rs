@@ -18,6 +18,7 @@ mod server;
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use backend::{Pool, PoolSettings};
 use cli::{Command, RedisOptions, RestoreOptions};
@@ -53,13 +54,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(options) => {
-            let settings = match pool_settings(&options.redis, options.max_profiles) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("aws-masker-bridge: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let settings =
+                match pool_settings(&options.redis, options.max_profiles, options.profile_idle) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("aws-masker-bridge: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
             let state = Arc::new(server::State {
                 pool: Pool::new(settings),
                 metrics: metrics::Metrics::default(),
@@ -84,7 +86,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn pool_settings(redis: &RedisOptions, max_profiles: usize) -> Result<PoolSettings, String> {
+fn pool_settings(
+    redis: &RedisOptions,
+    max_profiles: usize,
+    idle: Duration,
+) -> Result<PoolSettings, String> {
     let ca_pem = match &redis.ca_file {
         Some(path) => Some(
             std::fs::read(path)
@@ -96,6 +102,7 @@ fn pool_settings(redis: &RedisOptions, max_profiles: usize) -> Result<PoolSettin
         ca_pem,
         timeout: redis.timeout,
         max_profiles,
+        idle,
     })
 }
 
@@ -114,7 +121,7 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
     let text = std::fs::read(&options.input)
         .map_err(|e| format!("cannot read {}: {e}", options.input.display()))?;
     let json = restore::is_json(options.format, &options.input, &text);
-    let pool = Pool::new(pool_settings(&options.redis, 1)?);
+    let pool = Pool::new(pool_settings(&options.redis, 1, Duration::MAX)?);
     let backend = pool.get(&profile).await?;
     let (out, summary) = restore::restore(&backend, &text, json, keys.as_ref()).await?;
     match &options.output {

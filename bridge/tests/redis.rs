@@ -633,6 +633,30 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
 }
 
 #[test]
+fn a_profile_left_unused_is_dropped_and_no_longer_checked() {
+    // A filter moved to another Redis: the old profile must not keep /readyz red.
+    let (mut redis, bridge, profile) = protected(&["--profile-idle-ms", "700"]);
+    bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[(placeholder("EC2", 31), ORIGINAL.into())],
+        &[],
+    ));
+    redis.kill();
+    let (status, _) = bridge.get("/readyz");
+    assert_ne!(status, 200, "a dead Redis in use must be reported");
+    std::thread::sleep(Duration::from_millis(900));
+    let (status, body) = bridge.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["checked"], 0);
+    let (_, metrics) = bridge.get("/metrics");
+    assert!(
+        metrics.contains("aws_masker_bridge_redis_profiles 0\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
 fn a_second_signal_ends_the_shutdown_delay() {
     let mut bridge = Bridge::start(&["--shutdown-delay-ms", "60000"]);
     bridge.send_term();
