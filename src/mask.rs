@@ -379,13 +379,20 @@ impl<'m, S: Scan> Issuer<'m, S> {
         self.spans = spans;
     }
 
-    /// Scans the text of `site`: a string, or a number, which is masked whole (as a string)
-    /// when anything is found in it.
+    /// Scans the text of `site`: a string, or a number (see [`Issuer::scan_number`]).
+    #[inline]
     fn scan_site(&mut self, site: &Site<'_>) {
-        if !site.number {
+        if site.number {
+            self.scan_number(site);
+        } else {
             self.scan(site.text, key_of(site), |r| site.raw_span(r));
-            return;
         }
+    }
+
+    /// Scans a number, which is masked whole (as a string) when anything is found in it.
+    #[cold]
+    #[inline(never)]
+    fn scan_number(&mut self, site: &Site<'_>) {
         if site.key.is_some_and(|k| SCHEMA_BOUNDS.contains(&k)) {
             return;
         }
