@@ -65,6 +65,31 @@ fn the_filter_masks_exactly_as_the_native_core_does() {
     assert!(upstream.contains(&first), "{upstream}");
 }
 
+/// An account a tool wrote as a JSON number goes upstream as a placeholder string (the body
+/// still JSON), and comes back as the digits.
+#[test]
+fn an_account_number_in_a_tool_input_is_masked() {
+    let body = br#"{"model":"claude-x","max_tokens":123456789012,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"n","input":{"OwnerId":123456789012,"Count":7}}]}]}"#;
+    let h = host(HostConfig::with_config(config("")));
+    let r = h.exchange(Request::post("/v1/messages", body), echo);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    let up = String::from_utf8(r.upstream_request.clone().unwrap().body).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&up).expect("upstream body is JSON");
+    let input = &v["messages"][0]["content"][0]["input"];
+    let placeholder = input["OwnerId"].as_str().unwrap_or_default();
+    assert!(placeholder.starts_with("AWS_ACCOUNT_"), "{up}");
+    assert_eq!(input["Count"], 7);
+    assert_eq!(v["max_tokens"], 123456789012u64, "API numbers stay numbers");
+    assert_eq!(r.counter("identifiers_masked_ACCOUNT"), 1);
+    let restored = r.client().unwrap().as_read_by_client().unwrap();
+    let restored = String::from_utf8(restored.to_vec()).unwrap();
+    assert_eq!(
+        restored,
+        String::from_utf8_lossy(body)
+            .replace(r#""OwnerId":123456789012"#, r#""OwnerId":"123456789012""#)
+    );
+}
+
 #[test]
 fn masks_request_and_restores_json_echo() {
     let h = host(HostConfig::with_config(config("")));
