@@ -25,7 +25,8 @@ serve options (environment variable in brackets):
                              [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
   --profile-idle-ms N        a profile no request used for this long is dropped (its connection
-                             closed, no longer checked by GET /readyz), default 300000
+                             closed, no longer checked by GET /readyz), default 300000, at
+                             least five times --redis-timeout-ms
                              [AWS_MASKER_BRIDGE_PROFILE_IDLE_MS]
   --max-connections N        client connections served at once (more wait to be accepted),
                              default 1024, at most 65536 [AWS_MASKER_BRIDGE_MAX_CONNECTIONS]
@@ -42,8 +43,9 @@ common options:
   --redis-ca-file PATH       PEM CA bundle trusted for TLS instead of the built-in roots
                              [AWS_MASKER_BRIDGE_REDIS_CA_FILE]
   --redis-timeout-ms N       Redis connect and command timeout, default 200 (serve: a request's
-                             Redis work takes at most twice it, inside the filter's
-                             bridge_timeout_ms of 500) or 1000 (restore)
+                             Redis work on a connection takes at most twice it, inside the
+                             filter's bridge_timeout_ms of 500; a first connect up to three
+                             times more) or 1000 (restore)
                              [AWS_MASKER_BRIDGE_REDIS_TIMEOUT_MS]
 ";
 
@@ -283,7 +285,7 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             aws_masker::protocol::MAX_BODY_BYTES,
         )?,
         max_profiles: number("--max-profiles", max_profiles, 64)?,
-        profile_idle: millis("--profile-idle-ms", profile_idle, 300_000)?,
+        profile_idle: idle_millis(profile_idle, redis.timeout)?,
         max_connections: at_most(
             "--max-connections",
             number("--max-connections", max_connections, 1024)?,
@@ -315,6 +317,25 @@ fn number(name: &'static str, value: Option<String>, default: usize) -> Result<u
             .filter(|n| *n > 0)
             .ok_or(CliError::BadValue { name, value: v }),
     }
+}
+
+/// `--profile-idle-ms`: at least five Redis timeouts (the longest a connect takes, with room),
+/// so no profile is dropped while its connection is being made.
+fn idle_millis(value: Option<String>, redis_timeout: Duration) -> Result<Duration, CliError> {
+    const NAME: &str = "--profile-idle-ms";
+    let idle = millis(NAME, value, 300_000)?;
+    let least = (redis_timeout * 5).max(Duration::from_secs(1));
+    if idle < least {
+        return Err(CliError::BadValue {
+            name: NAME,
+            value: format!(
+                "{} (at least {} ms: five times --redis-timeout-ms)",
+                idle.as_millis(),
+                least.as_millis()
+            ),
+        });
+    }
+    Ok(idle)
 }
 
 /// `--shutdown-delay-ms`: 0 (the default) or more, at most an hour.
@@ -391,6 +412,11 @@ mod tests {
         assert_eq!(s.drain_timeout, Duration::from_millis(5000));
         assert_eq!(s.max_connections, 1024);
         assert_eq!(s.profile_idle, Duration::from_secs(300));
+        assert!(serve(&["--profile-idle-ms", "999"], &[]).is_err());
+        assert!(serve(&["--profile-idle-ms", "1000"], &[]).is_ok());
+        let slow = ["--redis-timeout-ms", "2000", "--profile-idle-ms"];
+        assert!(serve(&[&slow[..], &["9999"]].concat(), &[]).is_err());
+        assert!(serve(&[&slow[..], &["10000"]].concat(), &[]).is_ok());
         let env = [("AWS_MASKER_BRIDGE_MAX_CONNECTIONS", "8")];
         assert_eq!(serve(&[], &env).unwrap().max_connections, 8);
         assert_eq!(

@@ -124,6 +124,15 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
     let pool = Pool::new(pool_settings(&options.redis, 1, Duration::MAX)?);
     let backend = pool.get(&profile).await?;
     let (out, summary) = restore::restore(&backend, &text, json, keys.as_ref()).await?;
+    if summary.known == 0 && summary.rejected > 0 {
+        // Every entry failed the check: the secret is not the one that issued them (rotated,
+        // another deployment's, or a reference the config file does not resolve).
+        return Err(format!(
+            "all {} entries Redis answered were rejected: is token_secret the filter's?",
+            summary.rejected
+        )
+        .into());
+    }
     match &options.output {
         Some(path) => std::fs::write(path, &out).map_err(restore::RestoreError::Write)?,
         None => {

@@ -182,12 +182,13 @@ impl Drop for Listener {
 /// Runs the server until SIGTERM or SIGINT, keeps serving for `shutdown_delay` (as a
 /// sidecar must while Kong drains its own requests), then drains requests in flight.
 pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
+    // Handlers first: a signal from now on stops the server cleanly.
+    let mut signals = Signals::new();
     let listener = Listener::bind(&state.options.listen).await?;
     log_event("listening", &[("listen", listener.describe())]);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let open = &state.metrics.open_connections;
-    let mut signals = Signals::new();
     // Armed by the signal: the end of the shutdown delay.
     let mut delay = std::pin::pin!(tokio::time::sleep(Duration::MAX));
     let mut signalled = false;
@@ -230,10 +231,15 @@ pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
     drop(listener);
     let _ = stop_tx.send(true);
     let drain = state.options.drain_timeout;
-    let drained =
-        tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        log_event("drain timed out", &[("open", tasks.len().to_string())]);
+    let drained = tokio::select! {
+        done = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }) => {
+            done.map_err(|_| "drain timed out")
+        }
+        // One more signal: stop waiting for requests in flight.
+        _ = signals.next() => Err("drain cut short"),
+    };
+    if let Err(why) = drained {
+        log_event(why, &[("open", tasks.len().to_string())]);
         tasks.shutdown().await;
     }
     log_event("stopped", &[]);
@@ -242,7 +248,8 @@ pub async fn serve(state: Arc<State>) -> std::io::Result<()> {
 
 /// SIGTERM and SIGINT, as they come.
 struct Signals {
-    /// `None` without signal handlers: the process still stops on the default action.
+    /// `None` when a handler could not be installed: then nothing is awaited (the default
+    /// action of a signal without a handler still stops the process).
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
