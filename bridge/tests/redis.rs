@@ -645,7 +645,10 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("all 2 entries"), "{stderr}");
-    assert!(!stderr.contains(secret) && !stderr.contains(ORIGINAL), "{stderr}");
+    assert!(
+        !stderr.contains(secret) && !stderr.contains(ORIGINAL),
+        "{stderr}"
+    );
 }
 
 #[test]

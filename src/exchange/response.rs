@@ -47,8 +47,9 @@ pub enum ResponsePlan {
     Sse,
     /// Other text: restore incrementally.
     Text,
-    /// JSON Lines (`application/x-ndjson`, `application/jsonl`): restore incrementally, each
-    /// original JSON-escaped (a placeholder can only be inside a string there).
+    /// JSON Lines (`application/x-ndjson`, `application/jsonl`, `application/x-jsonlines`):
+    /// restore line by line, each original JSON-escaped (a placeholder can only be inside a
+    /// string there), a line's thinking block passed unchanged.
     JsonLines,
 }
 
@@ -313,6 +314,22 @@ impl JsonStream {
             self.stream.finish(mapping, out);
         }
     }
+
+    /// Feeds JSON Lines: each line is a [`JsonStream`] of its own, so a line with a thinking
+    /// block passes unchanged from its token on, and the next line is restored again.
+    fn feed_lines(&mut self, mapping: &Mapping, chunk: &[u8], out: &mut Vec<u8>) {
+        let mut rest = chunk;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            let (line_end, after) = rest.split_at(nl + 1);
+            self.feed(mapping, line_end, out);
+            // A line ends in a byte no placeholder holds: nothing is held back here.
+            self.finish(mapping, out);
+            self.passing = false;
+            self.tail.clear();
+            rest = after;
+        }
+        self.feed(mapping, rest, out);
+    }
 }
 
 /// The restorer a response plan picks.
@@ -325,6 +342,8 @@ pub enum Restorer {
     },
     /// Other text, restored as it streams.
     Text(StreamRestorer),
+    /// JSON Lines: line by line, each as a JSON body past the hold limit is.
+    Lines(JsonStream),
     /// `text/event-stream`, event by event.
     Sse(Box<SseRestorer>),
 }
@@ -334,6 +353,7 @@ impl Restore for Restorer {
         match self {
             Restorer::Json { stream, .. } => stream.feed(mapping, chunk, out),
             Restorer::Text(r) => r.feed(mapping, chunk, out),
+            Restorer::Lines(r) => r.feed_lines(mapping, chunk, out),
             Restorer::Sse(r) => r.feed(mapping, chunk, out),
         }
     }
@@ -342,6 +362,7 @@ impl Restore for Restorer {
         match self {
             Restorer::Json { stream, .. } => stream.finish(mapping, out),
             Restorer::Text(r) => r.finish(mapping, out),
+            Restorer::Lines(r) => r.finish(mapping, out),
             Restorer::Sse(r) => r.finish(mapping, out),
         }
     }
@@ -380,6 +401,7 @@ impl Restore for Restorer {
                 s
             }
             Restorer::Text(r) => r.stats(),
+            Restorer::Lines(r) => r.stream.stats(),
             Restorer::Sse(r) => r.stats(),
         };
         RestoreCounts {
@@ -415,7 +437,7 @@ pub fn body_for(
             content_length,
         )),
         ResponsePlan::JsonLines => Some(ResponseBody::streaming(
-            Restorer::Text(StreamRestorer::new(Escape::Json)),
+            Restorer::Lines(JsonStream::new()),
             content_length,
         )),
     }
@@ -733,6 +755,41 @@ mod tests {
         }
         let (_, counts) = through(ResponsePlan::Whole, json.as_bytes(), 5, true, 1 << 20, &m);
         assert_eq!(counts.unknown, 1);
+    }
+
+    #[test]
+    fn json_lines_restore_every_line_but_a_thinking_block() {
+        let (m, p) = real_mapping();
+        let restored = r#"i-0abc\"quoted\""#;
+        let lines = [
+            format!(r#"{{"text":"see {p}"}}"#),
+            format!(r#"{{"type":"thinking","text":"{p}","thinking":"{p}"}}"#),
+            format!(r#"{{"text":"{p}","thinking":"{p}"}}"#),
+            format!(r#"{{"text":"{p} again"}}"#),
+        ];
+        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        // Before a line's first token it is restored; from it on, to the line's end, not.
+        let expected = [
+            lines[0].replace(&p, restored),
+            lines[1].clone(),
+            lines[2].replacen(&p, restored, 1),
+            lines[3].replace(&p, restored),
+        ]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+        for cut in 0..=body.len() {
+            for cl in [true, false] {
+                let (client, counts) =
+                    through(ResponsePlan::JsonLines, body.as_bytes(), cut, cl, 0, &m);
+                assert_eq!(
+                    String::from_utf8_lossy(&client),
+                    expected,
+                    "cut {cut} cl {cl}"
+                );
+                assert_eq!(counts.restored, 3, "cut {cut}");
+            }
+        }
     }
 
     #[test]
