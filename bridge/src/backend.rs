@@ -103,7 +103,12 @@ pub struct Backend {
     conn: Conn,
     script_sha: String,
     timeout: Duration,
+    /// Tells this connection from a later one of the same profile.
+    id: u64,
 }
+
+/// The id of the next connection made.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A profile's connection, made once; and the last failed attempt, so that requests queued
 /// behind it fail at once instead of each trying again in turn (with Redis gone, each
@@ -203,17 +208,20 @@ impl Pool {
             .cloned()
     }
 
-    /// Drops `profile`'s connection after `error`, when it says the connection itself may be
-    /// the problem (a command that timed out: the node may be gone, or demoted by a
-    /// failover, while the socket stays open); the next request connects again.
-    pub fn forget_after(&self, profile: &RedisProfile, error: &BackendError) {
+    /// Drops `profile`'s connection `used` after `error`, when it says the connection itself
+    /// may be the problem (a command that timed out: the node may be gone, or demoted by a
+    /// failover, while the socket stays open); the next request connects again. A newer
+    /// connection of the profile (made since `used` failed) is kept.
+    pub fn forget_after(&self, profile: &RedisProfile, used: &Backend, error: &BackendError) {
         if error.code != ErrorCode::RedisTimeout {
             return;
         }
         let mut slots = self.lock();
-        // Only a connection made: a connect that timed out keeps its slot, which remembers
-        // the failure for the requests that follow.
-        if slots.get(profile).is_some_and(|s| s.backend.initialized()) {
+        if slots
+            .get(profile)
+            .and_then(|s| s.backend.get())
+            .is_some_and(|b| b.id == used.id)
+        {
             slots.remove(profile);
         }
     }
@@ -302,6 +310,7 @@ async fn connect(profile: &RedisProfile, settings: &PoolSettings) -> Result<Back
         conn,
         script_sha: redis::Script::new(STORE_SCRIPT).get_hash().to_string(),
         timeout,
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
     })
 }
 

@@ -430,10 +430,10 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
     let result = async {
         check_allowed(state, &request.profile)?;
         let backend = state.pool.get(&request.profile).await?;
-        let answer = backend
+        backend
             .exchange(&request.store, request.ttl, &request.lookup)
-            .await?;
-        Ok::<_, Failure>(answer)
+            .await
+            .inspect_err(|e| state.pool.forget_after(&request.profile, &backend, e))
     }
     .await;
     let mut outcome = match result {
@@ -450,10 +450,7 @@ async fn mappings(state: &State, req: Request<Incoming>) -> Outcome {
             counts.found = answer.found.len();
             Outcome::json(200, &answer)
         }
-        Err(e) => {
-            state.pool.forget_after(&request.profile, &e);
-            e.into()
-        }
+        Err(e) => e.into(),
     };
     outcome.counts = Some(counts);
     outcome.endpoint = Some(endpoint);
