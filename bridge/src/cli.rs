@@ -19,24 +19,26 @@ serve options (environment variable in brackets):
                              [AWS_MASKER_BRIDGE_LISTEN]
   --allow-redis HOST:PORT    Redis endpoint profiles may use; repeatable or comma-separated;
                              unset: any endpoint [AWS_MASKER_BRIDGE_ALLOW_REDIS]
-  --request-timeout-ms N     limit for reading a request and answering it, default 5000
+  --request-timeout-ms N     limit for reading a request (headers, then body), default 5000
                              [AWS_MASKER_BRIDGE_REQUEST_TIMEOUT_MS]
   --max-body-bytes N         largest request body, default and most 8388608
                              [AWS_MASKER_BRIDGE_MAX_BODY_BYTES]
   --max-profiles N           Redis profiles kept connected at once, default 64 [AWS_MASKER_BRIDGE_MAX_PROFILES]
   --profile-idle-ms N        a profile no request used for this long is dropped (its connection
                              closed, no longer checked by GET /readyz), default 300000, at
-                             least five times --redis-timeout-ms
+                             least five times --redis-timeout-ms and 1000
                              [AWS_MASKER_BRIDGE_PROFILE_IDLE_MS]
   --max-connections N        client connections served at once (more wait to be accepted),
                              default 1024, at most 65536 [AWS_MASKER_BRIDGE_MAX_CONNECTIONS]
   --shutdown-delay-ms N      after SIGTERM/SIGINT, keep serving this long before closing the
                              listener (a sidecar outliving Kong's own drain), default 0; a
-                             second signal ends the delay [AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS]
-  --drain-timeout-ms N       how long shutdown waits for requests in flight, default 5000
+                             signal during the delay ends it [AWS_MASKER_BRIDGE_SHUTDOWN_DELAY_MS]
+  --drain-timeout-ms N       how long shutdown waits for requests in flight, default 5000; a
+                             signal during the drain ends it [AWS_MASKER_BRIDGE_DRAIN_TIMEOUT_MS]
   --quiet                    no per-request log lines [AWS_MASKER_BRIDGE_QUIET=1]
 restore options:
-  --profile-file FILE        Redis profile JSON (as in the API) or the filter's config (its redis_* fields)
+  --profile-file FILE        Redis profile JSON (as in the API) or the filter's config (its redis_*
+                             fields; with its token_secret, only entries it derives are used)
   --in FILE, --out FILE      input; output (default stdout)
   --format auto|json|text    json escapes originals; auto: .json/.jsonl/.ndjson or text starting with { or [
 common options:
@@ -329,7 +331,7 @@ fn idle_millis(value: Option<String>, redis_timeout: Duration) -> Result<Duratio
         return Err(CliError::BadValue {
             name: NAME,
             value: format!(
-                "{} (at least {} ms: five times --redis-timeout-ms)",
+                "{} (at least {} ms: five times --redis-timeout-ms, and 1000)",
                 idle.as_millis(),
                 least.as_millis()
             ),

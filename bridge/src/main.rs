@@ -125,10 +125,11 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
     let backend = pool.get(&profile).await?;
     let (out, summary) = restore::restore(&backend, &text, json, keys.as_ref()).await?;
     if summary.known == 0 && summary.rejected > 0 {
-        // Every entry failed the check: the secret is not the one that issued them (rotated,
-        // another deployment's, or a reference the config file does not resolve).
+        // Every entry failed the check: most likely the secret is not the one that issued them
+        // (rotated, another deployment's, or a reference the config file does not resolve).
         return Err(format!(
-            "all {} entries Redis answered were rejected: is token_secret the filter's?",
+            "no entry passed the check ({} rejected): a wrong or rotated token_secret, or only \
+             entries written by someone else",
             summary.rejected
         )
         .into());
@@ -143,10 +144,16 @@ async fn run_restore(options: &RestoreOptions) -> Result<(), Box<dyn std::error:
                 .map_err(restore::RestoreError::Write)?;
         }
     }
+    let rejected = match keys {
+        Some(_) => format!(
+            "; {} entries rejected (not derived with token_secret)",
+            summary.rejected
+        ),
+        None => String::new(),
+    };
     eprintln!(
-        "restored {} occurrences of {} known placeholders; {} unknown occurrences left; \
-         {} entries rejected (not derived with token_secret)",
-        summary.replaced, summary.known, summary.unknown, summary.rejected
+        "restored {} occurrences of {} known placeholders; {} unknown occurrences left{rejected}",
+        summary.replaced, summary.known, summary.unknown
     );
     Ok(())
 }

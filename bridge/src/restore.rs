@@ -75,7 +75,8 @@ impl std::error::Error for RestoreError {}
 
 /// Reads a profile file: either a JSON [`RedisProfile`] (the wire form, e.g.
 /// `{"redis_type":"managed","host":"...","ssl_enabled":true,"auth_token":"..."}`) or the
-/// filter's own config, whose `redis_*` fields are used and other fields ignored.
+/// filter's own config, whose `redis_*` fields and `token_secret` are used and other fields
+/// ignored.
 pub fn read_profile(path: &Path) -> Result<ProfileFile, RestoreError> {
     let bytes = std::fs::read(path).map_err(|source| RestoreError::Read {
         what: "profile file",
@@ -282,7 +283,10 @@ mod tests {
         assert_eq!(read.token_secret, Some("x".repeat(40)));
         let short = serde_json::json!({"token_secret": "short", "redis_host": "h"});
         std::fs::write(&dir, short.to_string()).unwrap();
-        assert!(read_profile(&dir).is_err());
+        match read_profile(&dir) {
+            Err(RestoreError::Profile(m)) => assert!(m.starts_with("token_secret"), "{m}"),
+            other => panic!("{other:?}"),
+        }
         std::fs::write(&dir, wire_again().to_string()).unwrap();
         assert_eq!(read_profile(&dir).unwrap().token_secret, None);
         let _ = std::fs::remove_file(&dir);

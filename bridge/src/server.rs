@@ -7,7 +7,7 @@
 //! ```text
 //! POST /v1/mappings  MappingsRequest -> MappingsResponse
 //! GET  /healthz      the process is up
-//! GET  /readyz       every connected profile answers PING;  POST /readyz {"profile":..} that one
+//! GET  /readyz       every profile in use answers PING;  POST /readyz {"profile":..} that one
 //! GET  /metrics      Prometheus text
 //! ```
 

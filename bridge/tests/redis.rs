@@ -644,7 +644,10 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("all 2 entries"), "{stderr}");
+    assert!(
+        stderr.contains("no entry passed the check (2 rejected)"),
+        "{stderr}"
+    );
     assert!(
         !stderr.contains(secret) && !stderr.contains(ORIGINAL),
         "{stderr}"
@@ -698,6 +701,38 @@ fn a_second_signal_ends_the_shutdown_delay() {
         "{}",
         bridge.logs()
     );
+}
+
+#[test]
+fn a_signal_during_the_drain_ends_it() {
+    use std::io::Write;
+    let mut bridge = Bridge::start(&[
+        "--drain-timeout-ms",
+        "60000",
+        "--request-timeout-ms",
+        "60000",
+    ]);
+    // A request in flight for as long as the test wants: its body never arrives whole.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", bridge.port)).unwrap();
+    slow.write_all(
+        b"POST /v1/mappings HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    bridge.send_term();
+    std::thread::sleep(Duration::from_millis(500));
+    let second = Instant::now();
+    assert!(
+        bridge.terminate(Duration::from_secs(8)),
+        "bridge did not exit 0 on a signal during the drain"
+    );
+    assert!(second.elapsed() < Duration::from_secs(8));
+    assert!(
+        bridge.logs().contains("drain cut short"),
+        "{}",
+        bridge.logs()
+    );
+    drop(slow);
 }
 
 #[test]
