@@ -140,8 +140,16 @@ impl Listener {
         match listen {
             Listen::Tcp(addr) => Ok(Listener::Tcp(TcpListener::bind(addr).await?)),
             Listen::Unix(path) => {
-                // A socket file left by a previous run blocks bind; anything else is kept.
+                // A socket file left by a previous run blocks bind; anything else is kept, and
+                // so is a socket another process still serves on (taking its path would leave
+                // it running unreachable).
                 if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                    if tokio::net::UnixStream::connect(path).await.is_ok() {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::AddrInUse,
+                            format!("{} is served by another process", path.display()),
+                        ));
+                    }
                     std::fs::remove_file(path)?;
                 }
                 Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))

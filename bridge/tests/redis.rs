@@ -946,6 +946,17 @@ fn listens_on_a_unix_socket_like_bridge_address_unix() {
     let (status, answer) = http_on(stream, "POST", "/v1/mappings", &body);
     assert_eq!(status, 200, "{answer}");
     assert_eq!(json(&answer)["stored"], 1);
+    // A second bridge on the same path must not take it from the one serving there.
+    let second = std::process::Command::new(BRIDGE)
+        .arg("--listen")
+        .arg(format!("unix:{}", socket.display()))
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("served by another process"), "{stderr}");
+    let stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    assert_eq!(http_on(stream, "GET", "/healthz", "").0, 200);
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
