@@ -719,6 +719,26 @@ mod tests {
         (client, machine.counts())
     }
 
+    /// [`through`] at every cut, Content-Length and chunked: the client gets `expected`
+    /// each time; the counts of each run go to `counted`.
+    fn at_every_cut(
+        plan: ResponsePlan,
+        body: &str,
+        limit: usize,
+        m: &Mapping,
+        expected: &str,
+        counted: impl Fn(RestoreCounts, &str),
+    ) {
+        for framing_cl in [true, false] {
+            for cut in 0..=body.len() {
+                let (client, counts) = through(plan, body.as_bytes(), cut, framing_cl, limit, m);
+                let at = format!("{plan:?} cut {cut} cl {framing_cl} limit {limit}");
+                assert_eq!(String::from_utf8_lossy(&client), expected, "{at}");
+                counted(counts, &at);
+            }
+        }
+    }
+
     #[test]
     fn real_restorers_split_everywhere() {
         let (m, p) = real_mapping();
@@ -740,18 +760,9 @@ mod tests {
             (ResponsePlan::Sse, &sse, &sse_expected, 0),
         ];
         for (plan, body, expected, limit) in cases {
-            for framing_cl in [true, false] {
-                for cut in 0..=body.len() {
-                    let (client, counts) =
-                        through(plan, body.as_bytes(), cut, framing_cl, limit, &m);
-                    assert_eq!(
-                        String::from_utf8_lossy(&client),
-                        *expected,
-                        "{plan:?} cut {cut} cl {framing_cl} limit {limit}"
-                    );
-                    assert_eq!(counts.restored, 1, "{plan:?} cut {cut}");
-                }
-            }
+            at_every_cut(plan, body, limit, &m, expected, |counts, at| {
+                assert_eq!(counts.restored, 1, "{at}");
+            });
         }
         let (_, counts) = through(ResponsePlan::Whole, json.as_bytes(), 5, true, 1 << 20, &m);
         assert_eq!(counts.unknown, 1);
@@ -778,18 +789,16 @@ mod tests {
         .iter()
         .map(|l| format!("{l}\n"))
         .collect::<String>();
-        for cut in 0..=body.len() {
-            for cl in [true, false] {
-                let (client, counts) =
-                    through(ResponsePlan::JsonLines, body.as_bytes(), cut, cl, 0, &m);
-                assert_eq!(
-                    String::from_utf8_lossy(&client),
-                    expected,
-                    "cut {cut} cl {cl}"
-                );
-                assert_eq!(counts.restored, 3, "cut {cut}");
-            }
-        }
+        at_every_cut(
+            ResponsePlan::JsonLines,
+            &body,
+            0,
+            &m,
+            &expected,
+            |counts, at| {
+                assert_eq!(counts.restored, 3, "{at}");
+            },
+        );
     }
 
     #[test]
@@ -802,18 +811,16 @@ mod tests {
         // Past the hold limit (10 bytes), streamed: restored up to the thinking block, then
         // passed unchanged, wherever the chunks are cut (the token across a cut included).
         let expected = body.replacen(&p, restored, 1);
-        for cut in 0..=body.len() {
-            for cl in [true, false] {
-                let (client, counts) =
-                    through(ResponsePlan::Whole, body.as_bytes(), cut, cl, 10, &m);
-                assert_eq!(
-                    String::from_utf8_lossy(&client),
-                    expected,
-                    "cut {cut} cl {cl}"
-                );
-                assert!(counts.restored <= 1, "cut {cut}");
-            }
-        }
+        at_every_cut(
+            ResponsePlan::Whole,
+            &body,
+            10,
+            &m,
+            &expected,
+            |counts, at| {
+                assert!(counts.restored <= 1, "{at}");
+            },
+        );
         // Byte by byte: the token spans many calls.
         let mut machine = body_for(ResponsePlan::Whole, None, 10).unwrap();
         let mut client = Vec::new();
@@ -856,12 +863,16 @@ mod tests {
             r#"{{"content":[{{"type":"thinking","thinking":"{p}","signature":"s"}},{{"type":"text","text":"see {p}"}}]}}"#
         );
         let expected = body.replacen(&format!("see {p}"), r#"see i-0abc\"quoted\""#, 1);
-        for cut in 0..=body.len() {
-            let (client, counts) =
-                through(ResponsePlan::Whole, body.as_bytes(), cut, true, 1 << 20, &m);
-            assert_eq!(String::from_utf8_lossy(&client), expected, "cut {cut}");
-            assert_eq!(counts.restored, 1);
-        }
+        at_every_cut(
+            ResponsePlan::Whole,
+            &body,
+            1 << 20,
+            &m,
+            &expected,
+            |counts, at| {
+                assert_eq!(counts.restored, 1, "{at}");
+            },
+        );
         // Not JSON: every placeholder restored with JSON escaping.
         let broken = format!("<html>{p}</html>");
         let (client, _) = through(
