@@ -526,6 +526,23 @@ fn redis_killed_and_restarted_under_load() {
     );
 }
 
+/// Runs `aws-masker-bridge restore` on `input` with `profile`, writing to `out` (or stdout).
+fn restore_cli(
+    profile: &std::path::Path,
+    input: &std::path::Path,
+    out: Option<&std::path::Path>,
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(BRIDGE);
+    cmd.args(["restore", "--profile-file"])
+        .arg(profile)
+        .arg("--in")
+        .arg(input);
+    if let Some(out) = out {
+        cmd.arg("--out").arg(out);
+    }
+    cmd.output().unwrap()
+}
+
 #[test]
 fn restore_subcommand_rewrites_a_results_file() {
     let (redis, bridge, profile) = protected(&[]);
@@ -548,15 +565,11 @@ fn restore_subcommand_rewrites_a_results_file() {
     let input: String = results.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(dir.path("results.jsonl"), &input).unwrap();
     std::fs::write(dir.path("profile.json"), profile.to_string()).unwrap();
-    let out = std::process::Command::new(BRIDGE)
-        .args(["restore", "--profile-file"])
-        .arg(dir.path("profile.json"))
-        .arg("--in")
-        .arg(dir.path("results.jsonl"))
-        .arg("--out")
-        .arg(dir.path("restored.jsonl"))
-        .output()
-        .unwrap();
+    let out = restore_cli(
+        &dir.path("profile.json"),
+        &dir.path("results.jsonl"),
+        Some(&dir.path("restored.jsonl")),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -582,13 +595,7 @@ fn restore_subcommand_rewrites_a_results_file() {
         plain_profile(redis.port, "wrong").to_string(),
     )
     .unwrap();
-    let out = std::process::Command::new(BRIDGE)
-        .args(["restore", "--profile-file"])
-        .arg(dir.path("bad.json"))
-        .arg("--in")
-        .arg(dir.path("results.jsonl"))
-        .output()
-        .unwrap();
+    let out = restore_cli(&dir.path("bad.json"), &dir.path("results.jsonl"), None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("redis_auth"));
 }
@@ -617,13 +624,11 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
     let config = json!({"token_secret": secret, "use_redis": true, "redis_host": "127.0.0.1",
                         "redis_port": redis.port, "redis_password": PASSWORD});
     std::fs::write(dir.path("kong-filter.json"), config.to_string()).unwrap();
-    let out = std::process::Command::new(BRIDGE)
-        .args(["restore", "--profile-file"])
-        .arg(dir.path("kong-filter.json"))
-        .arg("--in")
-        .arg(dir.path("results.jsonl"))
-        .output()
-        .unwrap();
+    let out = restore_cli(
+        &dir.path("kong-filter.json"),
+        &dir.path("results.jsonl"),
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("1 entries rejected"), "{stderr}");
@@ -635,13 +640,7 @@ fn restore_with_the_filter_config_uses_only_entries_its_secret_derives() {
     let mut wrong = config.clone();
     wrong["token_secret"] = json!("another-secret-another-secret-another-se");
     std::fs::write(dir.path("wrong.json"), wrong.to_string()).unwrap();
-    let out = std::process::Command::new(BRIDGE)
-        .args(["restore", "--profile-file"])
-        .arg(dir.path("wrong.json"))
-        .arg("--in")
-        .arg(dir.path("results.jsonl"))
-        .output()
-        .unwrap();
+    let out = restore_cli(&dir.path("wrong.json"), &dir.path("results.jsonl"), None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
