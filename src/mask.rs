@@ -260,15 +260,55 @@ struct Edit {
 /// not its raw bytes: how many values were known after it was scanned, and where its text
 /// is. Any other string (most of a body: those scanned before the first value was learned)
 /// is in the body as it is, with no value known: nothing is kept for it.
+///
+/// One is kept per string of a dense body, so it is packed in 24 bytes: offsets fit in `u32`
+/// (bodies are shorter than [`crate::json::MAX_LEN`]).
 #[derive(Clone, Debug)]
 struct Visited {
-    known: usize,
+    known: u32,
     /// Its raw bytes in the body, quotes excluded (a string's identity in the second walk).
-    span: Range<usize>,
-    /// Its decoded text in `Issuer::texts`, when that is not the raw text.
-    copied: Option<Range<usize>>,
+    start: u32,
+    end: u32,
+    /// Its decoded text in `Issuer::texts`, when that is not the raw text ([`NOT_COPIED`]
+    /// otherwise).
+    copied_start: u32,
+    copied_end: u32,
     /// Set before the second pass: the string holds a value learned after it.
     again: bool,
+}
+
+/// `Visited::copied_start` of a string whose text is its raw bytes.
+const NOT_COPIED: u32 = u32::MAX;
+
+/// `n` as a `u32` (every offset and count of a body fits).
+fn small(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl Visited {
+    fn new(known: usize, span: Range<usize>, copied: Option<Range<usize>>) -> Self {
+        let (copied_start, copied_end) = match copied {
+            Some(at) => (small(at.start), small(at.end)),
+            None => (NOT_COPIED, NOT_COPIED),
+        };
+        Visited {
+            known: small(known),
+            start: small(span.start),
+            end: small(span.end),
+            copied_start,
+            copied_end,
+            again: false,
+        }
+    }
+
+    fn span(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    fn copied(&self) -> Option<Range<usize>> {
+        (self.copied_start != NOT_COPIED)
+            .then(|| self.copied_start as usize..self.copied_end as usize)
+    }
 }
 
 /// Scans texts, issues placeholders and records the edits, in body order.
@@ -333,12 +373,18 @@ impl<'m, S: Scan> Issuer<'m, S> {
             return false;
         }
         let mut any = false;
-        for v in self.visited.iter_mut().filter(|v| v.known < total) {
-            let text = match &v.copied {
-                Some(at) => self.texts.get(at.clone()),
-                None => body.get(v.span.clone()),
+        for v in self
+            .visited
+            .iter_mut()
+            .filter(|v| (v.known as usize) < total)
+        {
+            let text = match v.copied() {
+                Some(at) => self.texts.get(at),
+                None => body.get(v.span()),
             };
-            v.again = self.known.contains_since(text.unwrap_or_default(), v.known);
+            v.again = self
+                .known
+                .contains_since(text.unwrap_or_default(), v.known as usize);
             any |= v.again;
         }
         // Not a char boundary only if the walk went wrong: then look at all of it.
@@ -531,12 +577,8 @@ impl<S: Scan> Visitor for Issuer<'_, S> {
         if self.visited.capacity() == 0 {
             self.visited.reserve(self.strings);
         }
-        self.visited.push(Visited {
-            known: self.known.len(),
-            span,
-            copied,
-            again: false,
-        });
+        self.visited
+            .push(Visited::new(self.known.len(), span, copied));
     }
 }
 
@@ -575,7 +617,7 @@ impl<S: Scan> Visitor for Rescan<'_, '_, S> {
         }
         let span = site.span();
         let again = match self.visited.get(self.next_record) {
-            Some(v) if v.span == span => {
+            Some(v) if v.span() == span => {
                 self.next_record += 1;
                 v.again
             }
