@@ -307,7 +307,7 @@ impl Visited {
 
     fn copied(&self) -> Option<Range<usize>> {
         (self.copied_start != NOT_COPIED)
-            .then(|| self.copied_start as usize..self.copied_end as usize)
+            .then_some(self.copied_start as usize..self.copied_end as usize)
     }
 }
 
