@@ -500,6 +500,48 @@ mod detector {
             check_body(&body(parts, accounts, seed, true), true)?;
         }
 
+        /// Accounts a tool wrote as JSON numbers, at any depth of JSON inside strings, in a
+        /// text/* JSON body (all user data): every level of the masked body is still JSON,
+        /// each account is a placeholder string there, and restoring the deepest level gives
+        /// the digits back; other numbers stay numbers.
+        #[test]
+        fn account_numbers_become_placeholder_strings_at_every_depth(
+            accounts in prop::collection::vec(100_000_000_000u64..1_000_000_000_000, 1..4),
+            others in prop::collection::vec(any::<u32>(), 0..4),
+            depth in 0usize..4,
+        ) {
+            let mut doc = json!({
+                "OwnerIds": accounts,
+                "Instances": accounts.iter().map(|a| json!({"OwnerId": a})).collect::<Vec<_>>(),
+                "Sizes": others,
+            });
+            for _ in 0..depth {
+                doc = json!({"output": doc.to_string()});
+            }
+            let body = doc.to_string();
+            let masked = masker().mask(body.as_bytes(), BodyFormat::Text)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let out = String::from_utf8(masked.body.clone().unwrap_or_default())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut level: Value = serde_json::from_str(&out)
+                .map_err(|e| TestCaseError::fail(format!("{e}: {out}")))?;
+            for _ in 0..depth {
+                let inner = level["output"].as_str().unwrap_or_default().to_owned();
+                level = serde_json::from_str(&inner)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {inner}")))?;
+            }
+            for (i, account) in accounts.iter().enumerate() {
+                let digits = account.to_string();
+                for held in [&level["OwnerIds"][i], &level["Instances"][i]["OwnerId"]] {
+                    let placeholder = held.as_str().unwrap_or_default();
+                    prop_assert!(placeholder.starts_with("AWS_ACCOUNT_"), "{}", out);
+                    prop_assert_eq!(masked.mapping.original(placeholder), Some(digits.as_str()));
+                }
+                prop_assert!(!out.contains(&digits), "{} left in {}", digits, out);
+            }
+            prop_assert_eq!(&level["Sizes"], &json!(others));
+        }
+
         /// A small text body restored by a `StreamRestorer` split at every point.
         #[test]
         fn text_restores_at_every_split((text, ids) in text()) {
