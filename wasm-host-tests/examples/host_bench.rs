@@ -4,7 +4,8 @@
 //! response and once by an SSE stream that hold the issued placeholders (16 KiB upstream chunks).
 //!
 //! It prints the time spent inside the filter's callbacks (host functions included) on the request path
-//! (mask) and the response path (restore), median and p99, and the in-wasm / native throughput ratio:
+//! (mask) and the response path (restore), median and p99, the thread's CPU time on the request path
+//! (the same, less the time the thread waited for a core while a neighbour ran), and the in-wasm / native throughput ratio:
 //! the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same bytes with the same
 //! configuration, medians of the same rounds. The filter's output must equal the native core's, or the
 //! benchmark fails. Three ways: warm (the same request again to the same filter, which remembers
@@ -167,6 +168,14 @@ fn native_sse(mapping: &Mapping, stream: &[u8]) -> Vec<u8> {
 struct Timed {
     request: Duration,
     response: Duration,
+    /// CPU time of the request path (see `wasm_host_tests::cpu`).
+    request_cpu: Duration,
+    /// The parts of `request` and `response` spent in body callbacks, where the filter masks
+    /// and restores (the rest: headers, `on_log`, context creation and deletion).
+    request_body: Duration,
+    response_body: Duration,
+    /// The instance's linear memory after the exchange, in bytes.
+    memory: usize,
     wall: Duration,
     bodies: Option<(Vec<u8>, Vec<u8>)>,
 }
@@ -182,7 +191,7 @@ fn exchange(
     let started = Instant::now();
     let mut worker = host.worker(host.next_worker());
     let mut ex = worker.begin(Request::post("/v1/messages", body));
-    let request = ex.filter_time;
+    let (request, request_cpu, request_body) = (ex.filter_time, ex.filter_cpu, ex.body_time);
     let upstream = match ex.outcome() {
         RequestOutcome::Forward(forwarded) => keep.then(|| forwarded.body.clone()),
         other => return Err(format!("the request was not forwarded: {other:?}")),
@@ -203,12 +212,17 @@ fn exchange(
     }
     client.extend(worker.finish(&mut ex));
     let wall = started.elapsed();
+    let memory = worker.memory_bytes().unwrap_or(0);
     if let Some(trap) = ex.traps.first() {
         return Err(format!("the filter trapped: {trap}"));
     }
     Ok(Timed {
         request,
+        request_cpu,
+        request_body,
         response: ex.filter_time.saturating_sub(request),
+        response_body: ex.body_time.saturating_sub(request_body),
+        memory,
         wall,
         bodies: upstream.map(|u| (u, client)),
     })
@@ -217,6 +231,13 @@ fn exchange(
 #[derive(Default)]
 struct Samples {
     mask: Vec<Duration>,
+    mask_cpu: Vec<Duration>,
+    /// Body callbacks only (see `Timed::request_body`).
+    mask_body: Vec<Duration>,
+    json_body: Vec<Duration>,
+    sse_body: Vec<Duration>,
+    /// The largest linear memory after an exchange.
+    memory: usize,
     json: Vec<Duration>,
     sse: Vec<Duration>,
     /// Request and JSON response paths of one exchange, and its wall time in the host.
@@ -316,9 +337,16 @@ fn run(
         }
         if unseen.is_some() {
             s.mask.push(json.request);
+            s.mask_cpu.push(json.request_cpu);
+            s.mask_body.push(json.request_body);
         } else {
             s.mask.extend([json.request, sse.request]);
+            s.mask_cpu.extend([json.request_cpu, sse.request_cpu]);
+            s.mask_body.extend([json.request_body, sse.request_body]);
         }
+        s.json_body.push(json.response_body);
+        s.sse_body.push(sse.response_body);
+        s.memory = s.memory.max(json.memory).max(sse.memory);
         s.json.push(json.response);
         s.sse.push(sse.response);
         s.exchange.push(json.request + json.response);
@@ -351,17 +379,32 @@ fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64().max(1e-12) / 1e6
 }
 
-/// `wasm native ratio` in MB/s, medians; `pass` when the filter does not do this work.
-fn throughput(bytes: usize, wasm: &mut [Duration], native: &mut [Duration], done: bool) -> String {
-    if !done {
-        return format!("{:>20}", "pass");
+/// The work of one path in wasm (its body callbacks, and the whole path) and natively.
+struct Path<'a> {
+    bytes: usize,
+    body: &'a mut [Duration],
+    whole: &'a mut [Duration],
+    native: &'a mut [Duration],
+    /// False when the filter does not do this work (nothing to restore).
+    done: bool,
+}
+
+/// `wasm native ratio (whole)` in MB/s, medians: wasm is the body callbacks' time, `whole`
+/// the ratio with every callback of the path counted; `pass` when the filter does not do
+/// this work.
+fn throughput(path: Path<'_>) -> String {
+    if !path.done {
+        return format!("{:>27}", "pass");
     }
-    let (wasm, native) = (percentile(wasm, 0.5), percentile(native, 0.5));
+    let native = percentile(path.native, 0.5).as_secs_f64();
+    let ratio = |wasm: &mut [Duration]| native / percentile(wasm, 0.5).as_secs_f64().max(1e-12);
+    let whole = ratio(path.whole);
     format!(
-        "{:>6.0} {:>6.0} {:>5.2}",
-        mbps(bytes, wasm),
-        mbps(bytes, native),
-        native.as_secs_f64() / wasm.as_secs_f64().max(1e-12)
+        "{:>6.0} {:>6.0} {:>5.2} ({:.2})",
+        mbps(path.bytes, percentile(path.body, 0.5)),
+        mbps(path.bytes, Duration::from_secs_f64(native)),
+        ratio(path.body),
+        whole,
     )
 }
 
@@ -431,39 +474,54 @@ fn report(
     println!("\n{}", mode.title());
 
     println!(
-        "filter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks)",
+        "filter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks); \
+         mask CPU: the thread's CPU time on the request path (wall time less the waits for a core); \
+         memory: the instance's linear memory after the exchange, KiB (largest)",
         CHUNK >> 10
     );
     println!(
-        "{:<14} {:>8} {:>5} {:>6} | {:>15} | {:>15} | {:>15} | {:>15} | {:>7}",
+        "{:<14} {:>8} {:>5} {:>6} | {:>15} | {:>15} | {:>15} | {:>15} | {:>15} | {:>7} | {:>7}",
         "body",
         "bytes",
         "ids",
         "rounds",
         "request (mask)",
+        "mask CPU",
         "response JSON",
         "response SSE",
         "request+JSON",
-        "wall"
+        "wall",
+        "memory"
     );
     for (case, s) in cases.iter().zip(results.iter_mut()) {
         println!(
-            "{:<14} {:>8} {:>5} {:>6} | {} | {} | {} | {} | {:>7.0}",
+            "{:<14} {:>8} {:>5} {:>6} | {} | {} | {} | {} | {} | {:>7.0} | {:>7}",
             case.name,
             case.request.len(),
             case.identifiers,
             s.json.len(),
             spread(&mut s.mask),
+            spread(&mut s.mask_cpu),
             spread(&mut s.json),
             spread(&mut s.sse),
             spread(&mut s.exchange),
             micros(percentile(&mut s.wall, 0.5)),
+            s.memory >> 10,
         );
     }
-    println!("\nthroughput in wasm vs native core, MB/s of the path's input, medians; ratio = wasm / native");
     println!(
-        "{:<14} {:>8} {:>8} | {:>20} | {:>20} | {:>20}",
-        "body", "JSON", "SSE", "mask: wasm native", "JSON: wasm native", "SSE: wasm native"
+        "\nthroughput in wasm vs native core, MB/s of the path's input, medians; wasm: the body \
+         callbacks, where the filter masks and restores; ratio = wasm / native, in parentheses with \
+         every callback of the path (headers, on_log, context creation and deletion) counted"
+    );
+    println!(
+        "{:<14} {:>8} {:>8} | {:>27} | {:>27} | {:>27}",
+        "body",
+        "JSON",
+        "SSE",
+        "mask: wasm native ratio",
+        "JSON: wasm native ratio",
+        "SSE: wasm native ratio"
     );
     for (case, s) in cases.iter().zip(results.iter_mut()) {
         println!(
@@ -471,19 +529,27 @@ fn report(
             case.name,
             case.json.len(),
             case.sse.len(),
-            throughput(case.request.len(), &mut s.mask, &mut s.native_mask, true),
-            throughput(
-                case.json.len(),
-                &mut s.json,
-                &mut s.native_json,
-                case.restores()
-            ),
-            throughput(
-                case.sse.len(),
-                &mut s.sse,
-                &mut s.native_sse,
-                case.restores()
-            ),
+            throughput(Path {
+                bytes: case.request.len(),
+                body: &mut s.mask_body,
+                whole: &mut s.mask,
+                native: &mut s.native_mask,
+                done: true,
+            }),
+            throughput(Path {
+                bytes: case.json.len(),
+                body: &mut s.json_body,
+                whole: &mut s.json,
+                native: &mut s.native_json,
+                done: case.restores(),
+            }),
+            throughput(Path {
+                bytes: case.sse.len(),
+                body: &mut s.sse_body,
+                whole: &mut s.sse,
+                native: &mut s.native_sse,
+                done: case.restores(),
+            }),
         );
     }
     Ok(())

@@ -52,6 +52,8 @@ impl Worker {
             dispatches: Vec::new(),
             traps: Vec::new(),
             filter_time: std::time::Duration::ZERO,
+            filter_cpu: std::time::Duration::ZERO,
+            body_time: std::time::Duration::ZERO,
         };
         if !loaded {
             return self.fail(ex);
@@ -188,6 +190,8 @@ impl Worker {
             return Err(Trapped("instance trapped".to_string()));
         }
         let context = ex.context_id;
+        // The CPU clock is a system call: read outside the wall-clock window.
+        let cpu = crate::cpu::thread_time();
         let started = std::time::Instant::now();
         let result = self.invoke(
             phase,
@@ -198,7 +202,12 @@ impl Worker {
             current,
             &mut ex.logs,
         );
-        ex.filter_time += started.elapsed();
+        let wall = started.elapsed();
+        ex.filter_time += wall;
+        ex.filter_cpu += crate::cpu::thread_time().saturating_sub(cpu);
+        if matches!(phase, Phase::RequestBody | Phase::ResponseBody) {
+            ex.body_time += wall;
+        }
         if let Err(Trapped(message)) = &result {
             ex.alive = false;
             ex.traps.push(message.clone());

@@ -235,6 +235,8 @@ pub struct Report {
     pub dispatches: Vec<DispatchRecord>,
     /// Wall time spent inside the filter's callbacks for this exchange (root start excluded).
     pub filter_time: std::time::Duration,
+    /// CPU time of the thread inside the callbacks (see [`crate::cpu`]).
+    pub filter_cpu: std::time::Duration,
     /// The filter's metrics after the exchange (shared by all workers).
     pub metrics: BTreeMap<String, MetricValue>,
     /// True when the filter returned Pause with nothing pending (WasmX hangs; the client times out).
@@ -436,6 +438,7 @@ impl Host {
             metrics: self.metrics.snapshot(),
             hung,
             filter_time: ex.filter_time,
+            filter_cpu: ex.filter_cpu,
         }
     }
 }

@@ -83,6 +83,7 @@
 pub mod body;
 pub mod cli;
 pub mod codec;
+pub mod cpu;
 pub mod dispatch;
 pub mod fixtures;
 pub mod matrix;

@@ -134,6 +134,11 @@ pub struct Exchange {
     pub traps: Vec<String>,
     /// Wall time spent inside this exchange's callbacks (host calls included, dispatch I/O excluded).
     pub filter_time: std::time::Duration,
+    /// CPU time of the thread inside this exchange's callbacks (see [`crate::cpu`]).
+    pub filter_cpu: std::time::Duration,
+    /// The part of `filter_time` spent in body callbacks (`on_http_request_body`,
+    /// `on_http_response_body`), where the filter masks and restores.
+    pub body_time: std::time::Duration,
 }
 
 impl Exchange {

@@ -79,6 +79,14 @@ impl Worker {
         self.generation
     }
 
+    /// The size of the live instance's linear memory in bytes (`None` before the first start
+    /// or after a trap). Memory only grows: this is the most the filter has had at once.
+    pub fn memory_bytes(&mut self) -> Option<usize> {
+        let live = self.live.as_mut()?;
+        let memory = live.instance.get_memory(&mut live.store, "memory")?;
+        Some(memory.data_size(&live.store))
+    }
+
     fn new_store(&self) -> Store<HostState> {
         let state = HostState {
             limits: StoreLimitsBuilder::new()

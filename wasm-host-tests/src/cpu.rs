@@ -1,0 +1,45 @@
+//! The CPU time of the calling thread: what a callback costs the worker that runs it, without
+//! the time the thread waited for a core (a neighbour's burst on a shared machine shows in
+//! wall time, not here).
+
+use std::time::Duration;
+
+/// CPU time the calling thread has used so far (zero where the clock is missing).
+pub fn thread_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_time_counts_work_and_not_sleep() {
+        let start = thread_time();
+        std::thread::sleep(Duration::from_millis(30));
+        let slept = thread_time().saturating_sub(start);
+        assert!(slept < Duration::from_millis(15), "sleeping used {slept:?}");
+        let mut x = 1u64;
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(30) {
+            x = std::hint::black_box(x.wrapping_mul(3).wrapping_add(1));
+        }
+        let worked = thread_time().saturating_sub(start);
+        assert!(
+            worked >= Duration::from_millis(10),
+            "spinning used {worked:?}"
+        );
+    }
+}
