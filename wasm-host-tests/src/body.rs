@@ -25,8 +25,14 @@ pub fn set(body: &mut Vec<u8>, start: usize, size: usize, data: &[u8]) {
     } else {
         size
     };
+    let data = data.get(..size.min(data.len())).unwrap_or(data);
     body.truncate(start);
-    body.extend_from_slice(data.get(..size.min(data.len())).unwrap_or(data));
+    if body.is_empty() && data.len() > body.capacity() {
+        // Growing an emptied buffer would copy its stale bytes along: start a new one.
+        *body = data.to_vec();
+    } else {
+        body.extend_from_slice(data);
+    }
 }
 
 /// The spooled request body case (§5.1): the file body cannot be rewritten, the data is appended.

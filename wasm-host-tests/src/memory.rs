@@ -1,6 +1,7 @@
 //! Reading and writing the filter's linear memory from host calls, and host traps.
 
 use std::fmt;
+use std::ops::Range;
 
 use wasmtime::{Caller, Extern, Memory, Val};
 
@@ -56,6 +57,29 @@ pub(crate) fn read(c: &mut Ctx<'_>, ptr: i32, len: i32) -> wasmtime::Result<Vec<
         .get(start..end)
         .map(<[u8]>::to_vec)
         .ok_or_else(|| trap("host trap (bad argument): invalid memory access"))
+}
+
+/// The range of the filter's memory at `ptr`, `len` bytes long (a trap if it is not all there).
+pub(crate) fn guest_span(c: &mut Ctx<'_>, ptr: i32, len: i32) -> wasmtime::Result<Range<usize>> {
+    let mem = memory(c)?;
+    match range(ptr, len) {
+        Some((start, end)) if end <= mem.data_size(&*c) => Ok(start..end),
+        _ => Err(trap("host trap (bad argument): invalid memory access")),
+    }
+}
+
+/// Runs `f` on the filter's bytes at `span` (from [`guest_span`]) where they are: no copy.
+pub(crate) fn with_guest_bytes<T>(
+    c: &mut Ctx<'_>,
+    span: Range<usize>,
+    f: impl FnOnce(&[u8]) -> T,
+) -> wasmtime::Result<T> {
+    let mem = memory(c)?;
+    let bytes = mem
+        .data(&*c)
+        .get(span)
+        .ok_or_else(|| trap("host trap (bad argument): invalid memory access"))?;
+    Ok(f(bytes))
 }
 
 /// Writes bytes at `ptr`.
