@@ -4,10 +4,12 @@
 //! response and once by an SSE stream that hold the issued placeholders (16 KiB upstream chunks).
 //!
 //! It prints the time spent inside the filter's callbacks (host functions included) on the request path
-//! (mask) and the response path (restore), median and p99, the thread's CPU time on the request path
-//! (the same, less the time the thread waited for a core while a neighbour ran), and the in-wasm / native throughput ratio:
-//! the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same bytes with the same
-//! configuration, medians of the same rounds. The filter's output must equal the native core's, or the
+//! (mask) and the response path (restore), median and p99; the thread's CPU time on the request path
+//! (the same, less any wait for a core); the instance's linear memory after an exchange; and the
+//! in-wasm / native throughput ratio: the time of the body callbacks (where the filter masks and
+//! restores) against the native core (`Masker::mask`, `restore_document`, `SseRestorer`) on the same
+//! bytes with the same configuration, medians of the same rounds, and in parentheses the same ratio
+//! with every callback of the path counted. The filter's output must equal the native core's, or the
 //! benchmark fails. Three ways: warm (the same request again to the same filter, which remembers
 //! the placeholders it derived, as when a conversation resends its history), unseen (the running
 //! filter gets a request as long whose instance ids, addresses and hosts it has never seen: a new
@@ -399,13 +401,14 @@ fn throughput(path: Path<'_>) -> String {
     let native = percentile(path.native, 0.5).as_secs_f64();
     let ratio = |wasm: &mut [Duration]| native / percentile(wasm, 0.5).as_secs_f64().max(1e-12);
     let whole = ratio(path.whole);
-    format!(
-        "{:>6.0} {:>6.0} {:>5.2} ({:.2})",
+    let cell = format!(
+        "{:.0} {:>6.0} {:>5.2} ({:.2})",
         mbps(path.bytes, percentile(path.body, 0.5)),
         mbps(path.bytes, Duration::from_secs_f64(native)),
         ratio(path.body),
         whole,
-    )
+    );
+    format!("{cell:>27}")
 }
 
 fn main() -> ExitCode {
@@ -476,7 +479,8 @@ fn report(
     println!(
         "filter time inside the callbacks per exchange, µs median / p99 ({} KiB upstream chunks); \
          mask CPU: the thread's CPU time on the request path (wall time less the waits for a core); \
-         memory: the instance's linear memory after the exchange, KiB (largest)",
+         memory: the instance's linear memory after an exchange, KiB (the largest; cold: of a \
+         fresh instance)",
         CHUNK >> 10
     );
     println!(

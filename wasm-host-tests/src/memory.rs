@@ -35,7 +35,7 @@ pub(crate) fn trap(message: impl Into<String>) -> wasmtime::Error {
 
 pub(crate) type Ctx<'a> = Caller<'a, HostState>;
 
-fn memory(c: &mut Ctx<'_>) -> wasmtime::Result<Memory> {
+pub(crate) fn memory(c: &mut Ctx<'_>) -> wasmtime::Result<Memory> {
     match c.get_export("memory") {
         Some(Extern::Memory(m)) => Ok(m),
         _ => Err(trap("host trap (internal error): filter exports no memory")),

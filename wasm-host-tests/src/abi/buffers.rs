@@ -5,7 +5,7 @@ use wasmtime::Linker;
 use crate::abi::{check, host_log, http, R};
 use crate::body;
 use crate::matrix::{HostCall, Rule};
-use crate::memory::{guest_span, return_bytes, status, with_guest_bytes, Ctx};
+use crate::memory::{alloc, guest_span, memory, status, trap, with_guest_bytes, write_u32, Ctx};
 use crate::state::{HostState, Level};
 
 pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
@@ -54,17 +54,27 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     return Ok(status::BAD_ARGUMENT);
                 }
             };
-            // The bytes leave the state while the filter allocates room for them (it makes no
-            // host call meanwhile) and come back after: one copy into the filter, as WasmX makes.
-            let data = source.take(&mut c)?;
-            let slice = body::get(&data, start as u32 as usize, max as u32 as usize);
-            let result = if slice.is_empty() {
-                Ok(status::OK)
-            } else {
-                return_bytes(&mut c, slice, ret, ret_len)
-            };
-            source.put_back(&mut c, data)?;
-            result
+            // Room in the filter first (its allocator runs, and sees the state unchanged), then
+            // one copy from the state into it, as WasmX makes.
+            let len = body::get(source.bytes(c.data())?, start as u32 as usize, max as u32 as usize).len();
+            if len == 0 {
+                return Ok(status::OK);
+            }
+            let p = alloc(&mut c, len)?;
+            if p == 0 {
+                return Ok(status::INTERNAL_FAILURE);
+            }
+            let mem = memory(&mut c)?;
+            let (guest, state) = mem.data_and_store_mut(&mut c);
+            let from = source.bytes(state)?.get(..len);
+            let to = (p as usize).checked_add(len).and_then(|end| guest.get_mut(p as usize..end));
+            match (from, to) {
+                (Some(from), Some(to)) => to.copy_from_slice(from),
+                _ => return Err(trap("host trap (bad argument): invalid memory access")),
+            }
+            write_u32(&mut c, ret, p)?;
+            write_u32(&mut c, ret_len, len as u32)?;
+            Ok(status::OK)
         },
     )?;
     l.func_wrap(
@@ -87,10 +97,9 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                             body::set(&mut target, start, size, data);
                         }
                     });
-                    let h = http(&mut c)?;
-                    h.request_body = target;
-                    h.request_body_changed = true;
+                    http(&mut c)?.request_body = target;
                     copied?;
+                    http(&mut c)?.request_body_changed = true;
                 }
                 1 => {
                     check(&c, HostCall::SetResponseBody)?;
@@ -130,32 +139,23 @@ enum Source {
 }
 
 impl Source {
-    /// The bytes, taken out of the state (the configurations are shared, so copied).
-    fn take(self, c: &mut Ctx<'_>) -> wasmtime::Result<Vec<u8>> {
+    /// The bytes, where they are in the state.
+    fn bytes(self, state: &HostState) -> wasmtime::Result<&[u8]> {
+        let http = || {
+            state
+                .http
+                .as_ref()
+                .ok_or_else(|| trap("host trap (internal error): no http context"))
+        };
         Ok(match self {
-            Source::VmConfig => c.data().settings.vm_config.clone(),
-            Source::PluginConfig => c.data().settings.plugin_config.clone(),
-            Source::RequestBody => std::mem::take(&mut http(c)?.request_body),
-            Source::Chunk => http(c)?.chunk.take().unwrap_or_default(),
-            Source::CallBody => match c.data_mut().call.as_mut().map(|call| &mut call.result) {
-                Some(Ok(resp)) => std::mem::take(&mut resp.body),
-                _ => Vec::new(),
+            Source::VmConfig => &state.settings.vm_config,
+            Source::PluginConfig => &state.settings.plugin_config,
+            Source::RequestBody => &http()?.request_body,
+            Source::Chunk => http()?.chunk.as_deref().unwrap_or_default(),
+            Source::CallBody => match state.call.as_ref().map(|call| &call.result) {
+                Some(Ok(resp)) => &resp.body,
+                _ => &[],
             },
         })
-    }
-
-    /// Puts back what [`Source::take`] took.
-    fn put_back(self, c: &mut Ctx<'_>, data: Vec<u8>) -> wasmtime::Result<()> {
-        match self {
-            Source::VmConfig | Source::PluginConfig => {}
-            Source::RequestBody => http(c)?.request_body = data,
-            Source::Chunk => http(c)?.chunk = Some(data),
-            Source::CallBody => {
-                if let Some(Ok(resp)) = c.data_mut().call.as_mut().map(|call| &mut call.result) {
-                    resp.body = data;
-                }
-            }
-        }
-        Ok(())
     }
 }
