@@ -272,11 +272,12 @@ fn summary(cases: &[Case], masker: &Masker) {
                 let met = if mbps >= t { "met" } else { "MISSED" };
                 format!(">= {t:.0}: {met}")
             });
-            println!(
+            let row = format!(
                 "  {name:<26} {mbps:>10.0} {:>12.3} {:>10.3}   {verdict}",
                 mbps / memchr,
                 mbps / copy
             );
+            println!("{}", row.trim_end());
         }
     }
 }
