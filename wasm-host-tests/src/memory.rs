@@ -68,18 +68,19 @@ pub(crate) fn guest_span(c: &mut Ctx<'_>, ptr: i32, len: i32) -> wasmtime::Resul
     }
 }
 
-/// Runs `f` on the filter's bytes at `span` (from [`guest_span`]) where they are: no copy.
+/// Runs `f` on the filter's bytes at `span` (from [`guest_span`]) where they are, and the
+/// host state: no copy.
 pub(crate) fn with_guest_bytes<T>(
     c: &mut Ctx<'_>,
     span: Range<usize>,
-    f: impl FnOnce(&[u8]) -> T,
+    f: impl FnOnce(&[u8], &mut HostState) -> wasmtime::Result<T>,
 ) -> wasmtime::Result<T> {
     let mem = memory(c)?;
-    let bytes = mem
-        .data(&*c)
+    let (guest, state) = mem.data_and_store_mut(&mut *c);
+    let bytes = guest
         .get(span)
         .ok_or_else(|| trap("host trap (bad argument): invalid memory access"))?;
-    Ok(f(bytes))
+    f(bytes, state)
 }
 
 /// Writes bytes at `ptr`.

@@ -6,7 +6,7 @@ use crate::abi::{check, host_log, http, R};
 use crate::body;
 use crate::matrix::{HostCall, Rule};
 use crate::memory::{alloc, guest_span, memory, status, trap, with_guest_bytes, write_u32, Ctx};
-use crate::state::{HostState, Level};
+use crate::state::{HostState, HttpState, Level};
 
 pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
@@ -56,7 +56,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             };
             // Room in the filter first (its allocator runs, and sees the state unchanged), then
             // one copy from the state into it, as WasmX makes.
-            let len = body::get(source.bytes(c.data())?, start as u32 as usize, max as u32 as usize).len();
+            let len = body::get(source.bytes(c.data_mut())?, start as u32 as usize, max as u32 as usize).len();
             if len == 0 {
                 return Ok(status::OK);
             }
@@ -87,19 +87,16 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             match kind {
                 0 => {
                     check(&c, HostCall::SetRequestBody)?;
-                    let h = http(&mut c)?;
-                    let spooled = h.request_body_spooled;
-                    let mut target = std::mem::take(&mut h.request_body);
-                    let copied = with_guest_bytes(&mut c, span.clone(), |data| {
-                        if spooled {
-                            body::append_to_spooled(&mut target, start, size, data);
+                    with_guest_bytes(&mut c, span, |data, state| {
+                        let h = state_http(state)?;
+                        if h.request_body_spooled {
+                            body::append_to_spooled(&mut h.request_body, start, size, data);
                         } else {
-                            body::set(&mut target, start, size, data);
+                            body::set(&mut h.request_body, start, size, data);
                         }
-                    });
-                    http(&mut c)?.request_body = target;
-                    copied?;
-                    http(&mut c)?.request_body_changed = true;
+                        h.request_body_changed = true;
+                        Ok(())
+                    })?;
                 }
                 1 => {
                     check(&c, HostCall::SetResponseBody)?;
@@ -110,12 +107,11 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                             "overriding response body chunk while Content-Length header already sent",
                         );
                     }
-                    let mut chunk = http(&mut c)?.chunk.take().unwrap_or_default();
-                    let copied = with_guest_bytes(&mut c, span.clone(), |data| {
-                        body::set(&mut chunk, start, size, data);
-                    });
-                    http(&mut c)?.chunk = Some(chunk);
-                    copied?;
+                    with_guest_bytes(&mut c, span, |data, state| {
+                        let chunk = state_http(state)?.chunk.get_or_insert_with(Vec::new);
+                        body::set(chunk, start, size, data);
+                        Ok(())
+                    })?;
                 }
                 other => {
                     host_log(&mut c, Level::Crit, format!("NYI - set_buffer bad buf_type: {other}"));
@@ -138,20 +134,22 @@ enum Source {
     CallBody,
 }
 
+/// The exchange's state, from the host state itself (where [`http`] needs the caller).
+fn state_http(state: &mut HostState) -> wasmtime::Result<&mut HttpState> {
+    state
+        .http
+        .as_mut()
+        .ok_or_else(|| trap("host trap (internal error): no http context"))
+}
+
 impl Source {
     /// The bytes, where they are in the state.
-    fn bytes(self, state: &HostState) -> wasmtime::Result<&[u8]> {
-        let http = || {
-            state
-                .http
-                .as_ref()
-                .ok_or_else(|| trap("host trap (internal error): no http context"))
-        };
+    fn bytes(self, state: &mut HostState) -> wasmtime::Result<&[u8]> {
         Ok(match self {
             Source::VmConfig => &state.settings.vm_config,
             Source::PluginConfig => &state.settings.plugin_config,
-            Source::RequestBody => &http()?.request_body,
-            Source::Chunk => http()?.chunk.as_deref().unwrap_or_default(),
+            Source::RequestBody => &state_http(state)?.request_body,
+            Source::Chunk => state_http(state)?.chunk.as_deref().unwrap_or_default(),
             Source::CallBody => match state.call.as_ref().map(|call| &call.result) {
                 Some(Ok(resp)) => &resp.body,
                 _ => &[],
