@@ -8,7 +8,8 @@
 use super::request::{content_length, is_identity, media_type};
 use crate::placeholder::Mapping;
 use crate::restore::{
-    has_thinking, restore_document, restore_into, Escape, RestoreStats, StreamRestorer, THINKING,
+    has_thinking, restore_document, restore_into, restored_capacity, Escape, RestoreStats,
+    StreamRestorer, THINKING,
 };
 use crate::sse::SseRestorer;
 
@@ -217,18 +218,18 @@ impl<R: Restore> ResponseBody<R> {
                     held.extend_from_slice(chunk);
                     held
                 };
-                out.reserve(whole.len());
+                out.reserve(restored_capacity(whole.len()));
                 self.restorer.whole(mapping, whole, &mut out);
                 self.phase = Phase::Done;
                 return Emit::Replace(out);
             }
             Phase::Hold { held, .. } => {
                 // Over the limit: emit what is held and go on streaming.
-                out.reserve(held.len() + chunk.len());
+                out.reserve(restored_capacity(held.len() + chunk.len()));
                 self.restorer.feed(mapping, held, &mut out);
                 self.phase = Phase::Stream;
             }
-            Phase::Stream => out.reserve(chunk.len()),
+            Phase::Stream => out.reserve(restored_capacity(chunk.len())),
         }
         self.restorer.feed(mapping, chunk, &mut out);
         if last {
@@ -847,6 +848,38 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&client),
             plain.replace(&p, restored)
+        );
+    }
+
+    #[test]
+    fn a_restored_answer_longer_than_its_body_fits_the_first_reserve() {
+        // Originals longer than their placeholders, as in most answers: the output grows by
+        // a few percent, which must not double its buffer (2 MiB for a 1 MiB answer).
+        let keys = crate::placeholder::Placeholders::new(b"0123456789abcdef0123456789abcdef");
+        let mut m = Mapping::default();
+        let original = "arn:aws:iam::123456789012:role/service-role-with-a-long-name";
+        let p = keys.issue(&mut m, "IAM_ROLE", original);
+        // One placeholder in about 400 bytes: the answer grows by under 10%.
+        let prose = "The role above is used by the nightly export job. ".repeat(8);
+        let text = format!("{p} {prose}").repeat(2000);
+        let body = format!(r#"{{"content":[{{"type":"text","text":"{text}"}}]}}"#);
+        let mut machine = body_for(ResponsePlan::Whole, Some(body.len() as u64), 1 << 20).unwrap();
+        // Content-Length in one chunk: the last, without end-of-stream (as WasmX calls it).
+        let Emit::Replace(out) = machine.on_chunk(&m, body.as_bytes(), false) else {
+            panic!("the whole body was not restored");
+        };
+        assert_eq!(out.len(), body.len() + 2000 * (original.len() - p.len()));
+        assert!(
+            out.len() > body.len() && out.len() < body.len() + body.len() / 10,
+            "{} bytes restored from {}",
+            out.len(),
+            body.len()
+        );
+        assert!(
+            out.capacity() <= restored_capacity(body.len()),
+            "{} bytes reserved for {} restored",
+            out.capacity(),
+            out.len()
         );
     }
 

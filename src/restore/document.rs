@@ -65,7 +65,7 @@ fn restore_sites(
             sites.push((site.span(), site.nesting));
         }
     });
-    out.reserve(body.len());
+    out.reserve(super::restored_capacity(body.len()));
     let mut copied = 0;
     for (span, nesting) in sites {
         // Nested sites lie inside their enclosing string and are visited in document order.
@@ -104,7 +104,7 @@ fn restore_outside_frozen(
             frozen.push(site.span());
         }
     });
-    out.reserve(body.len());
+    out.reserve(super::restored_capacity(body.len()));
     let mut copied = 0;
     for span in frozen {
         let (Some(before), Some(kept)) = (body.get(copied..span.start), body.get(span.clone()))
