@@ -55,7 +55,7 @@ pub(crate) fn has_thinking(bytes: &[u8]) -> bool {
 /// Room to reserve for the restored form of `len` bytes: originals are mostly longer than
 /// their placeholders (a dense answer grows by 1-2%), and an output that outgrows its reserve
 /// doubles, so a 1 MiB answer would take 2 MiB, every byte of it copied once more.
-pub fn restored_capacity(len: usize) -> usize {
+pub(crate) fn restored_capacity(len: usize) -> usize {
     len.saturating_add(len / 8)
 }
 

@@ -1,6 +1,6 @@
 //! The CPU time of the calling thread: what a callback costs the worker that runs it, without
-//! the time the thread waited for a core (a neighbour's burst on a shared machine shows in
-//! wall time, not here).
+//! the time the kernel gave its core to another thread (that shows in wall time, not here).
+//! Under a hypervisor, time the host gave the virtual CPU to another guest still counts.
 
 use std::time::Duration;
 
