@@ -23,7 +23,8 @@ pub const PLACEHOLDERS_RESTORED: &str = "placeholders_restored";
 pub const PLACEHOLDERS_UNKNOWN: &str = "placeholders_unknown";
 /// Responses passed unchanged because they were compressed.
 pub const RESTORE_SKIPPED_ENCODED: &str = "restore_skipped_encoded";
-/// Node-cache writes that found another original under the same placeholder.
+/// Node-cache entries that hold another original under the same placeholder (found when
+/// writing one), or that this `token_secret` does not derive (found when reading one).
 pub const NODE_CACHE_CONFLICTS: &str = "node_cache_conflicts";
 
 /// Exchanges whose mappings the bridge stored (and lookups it answered).

@@ -36,7 +36,7 @@
 //! assert_eq!(recall(&store, "AWS_EC2_AAAAAAAAAAAAA").as_deref(), Some("i-0abc"));
 //! ```
 
-use crate::placeholder::Mapping;
+use crate::placeholder::{Mapping, Placeholders};
 
 /// Prefix of every key (also the name of the optional dedicated `shm_kv` zone).
 pub const KEY_PREFIX: &str = "aws_masker/";
@@ -194,25 +194,41 @@ pub fn remember_all(store: &impl SharedStore, mapping: &Mapping) -> RememberStat
     stats
 }
 
+/// What [`recall_into`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recalled {
+    /// Entries added to the mapping.
+    pub added: u32,
+    /// Entries whose placeholder `keys` does not derive from their original (another
+    /// `token_secret` sharing the zone, or another filter writing under this prefix): left out.
+    pub foreign: u32,
+}
+
 /// Looks up the placeholders a request contained that `mapping` does not know, and adds the
-/// ones the cache has, so the response restores them too. Returns how many were added.
+/// ones the cache has, so the response restores them too: only those `keys` derives from
+/// their original, as with what Redis answers (shared data is not trusted to put text in a
+/// response either).
 pub fn recall_into<'p>(
     store: &impl SharedStore,
+    keys: &Placeholders,
     placeholders: impl IntoIterator<Item = &'p str>,
     mapping: &mut Mapping,
-) -> u32 {
-    let mut added = 0;
+) -> Recalled {
+    let mut recalled = Recalled::default();
     for placeholder in placeholders {
         if mapping.original(placeholder).is_some() {
             continue;
         }
-        if let Some(original) = recall(store, placeholder) {
-            if mapping.insert(placeholder.to_owned(), original).is_ok() {
-                added += 1;
-            }
+        let Some(original) = recall(store, placeholder) else {
+            continue;
+        };
+        if !keys.derives(placeholder, &original) {
+            recalled.foreign += 1;
+        } else if mapping.insert(placeholder.to_owned(), original).is_ok() {
+            recalled.added += 1;
         }
     }
-    added
+    recalled
 }
 
 #[cfg(test)]
@@ -373,11 +389,64 @@ mod tests {
 
         let mut later = Mapping::default();
         let unknown = "AWS_EC2_CCCCCCCCCCCCC";
-        let added = recall_into(&s, [a.as_str(), b.as_str(), unknown], &mut later);
-        assert_eq!(added, 2);
+        let recalled = recall_into(&s, &keys, [a.as_str(), b.as_str(), unknown], &mut later);
+        assert_eq!(
+            recalled,
+            Recalled {
+                added: 2,
+                foreign: 0
+            }
+        );
         assert_eq!(later.original(&a), Some("i-0abc"));
         assert_eq!(later.original(&b), Some("vpc-123"));
         assert_eq!(later.original(unknown), None);
-        assert_eq!(recall_into(&s, [a.as_str()], &mut later), 0);
+        assert_eq!(recall_into(&s, &keys, [a.as_str()], &mut later).added, 0);
+    }
+
+    #[test]
+    fn entries_another_secret_wrote_are_not_recalled() {
+        // Two filters with different secrets share the node's zone: what one wrote must not
+        // decide what a placeholder restores to in the other's responses.
+        let ours = Placeholders::new(b"0123456789abcdef0123456789abcdef");
+        let theirs = Placeholders::new(b"another secret of thirty-two bytes!");
+        let mut issued = Mapping::default();
+        let their_placeholder = theirs.issue(&mut issued, "EC2", "i-0abc");
+        let s = Wasmx::default();
+        remember_all(&s, &issued);
+        // Anyone who can write the zone can also pair our placeholder with any text.
+        let mut ours_issued = Mapping::default();
+        let our_placeholder = ours.issue(&mut ours_issued, "EC2", "i-0def");
+        s.entries.borrow_mut().insert(
+            key(&our_placeholder),
+            (format!("{our_placeholder}\0i-0evil").into_bytes(), 1),
+        );
+
+        let mut mapping = Mapping::default();
+        let asked = [their_placeholder.as_str(), our_placeholder.as_str()];
+        let recalled = recall_into(&s, &ours, asked, &mut mapping);
+        assert_eq!(
+            recalled,
+            Recalled {
+                added: 0,
+                foreign: 2
+            }
+        );
+        assert!(mapping.is_empty());
+        // The filter that wrote it still recalls its own.
+        let mut theirs_mapping = Mapping::default();
+        let recalled = recall_into(
+            &s,
+            &theirs,
+            [their_placeholder.as_str()],
+            &mut theirs_mapping,
+        );
+        assert_eq!(
+            recalled,
+            Recalled {
+                added: 1,
+                foreign: 0
+            }
+        );
+        assert_eq!(theirs_mapping.original(&their_placeholder), Some("i-0abc"));
     }
 }

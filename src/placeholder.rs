@@ -224,6 +224,21 @@ impl Placeholders {
         out
     }
 
+    /// True when `placeholder` is what these keys derive for `original` of the kind the
+    /// placeholder names (in one of the first collision rounds). What a store answers (Redis,
+    /// the node's shared data) is checked with it before it can put text in a response: an
+    /// entry written under another `token_secret`, or by anyone else, is not.
+    pub fn derives(&self, placeholder: &str, original: &str) -> bool {
+        /// Rounds past 0 are taken only when two originals of one exchange hash alike.
+        const ROUNDS: u32 = 4;
+        let label = placeholder
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.get(..rest.len().checked_sub(HASH_LEN + 1)?));
+        label.is_some_and(|label| {
+            (0..ROUNDS).any(|round| self.derive(label, original, round) == placeholder)
+        })
+    }
+
     /// [`Placeholders::derive`], appended to `out`.
     fn derive_into(&self, label: &str, original: &str, round: u32, out: &mut String) {
         let mut mac = self.mac.clone();

@@ -172,11 +172,16 @@ impl Exchange {
         } else {
             node_cache::RememberStats::default()
         };
-        let learned =
-            node_cache::recall_into(&Shared, seen.iter().map(String::as_str), &mut self.mapping);
+        let recalled = node_cache::recall_into(
+            &Shared,
+            filter.masker.placeholders(),
+            seen.iter().map(String::as_str),
+            &mut self.mapping,
+        );
+        let conflicts = stats.conflicts + recalled.foreign;
         filter
             .metrics
-            .add(metrics::NODE_CACHE_CONFLICTS, u64::from(stats.conflicts));
+            .add(metrics::NODE_CACHE_CONFLICTS, u64::from(conflicts));
         if stats.conflicts > 0 {
             log::warn!(
                 "#{} aws-masker: node_cache: {} placeholders hold another original (another token_secret?)",
@@ -184,12 +189,20 @@ impl Exchange {
                 stats.conflicts
             );
         }
+        if recalled.foreign > 0 {
+            log::warn!(
+                "#{} aws-masker: node_cache: {} cached placeholders do not derive from their original with this token_secret: ignored",
+                self.id,
+                recalled.foreign
+            );
+        }
         log::debug!(
-            "#{} aws-masker: node_cache: stored {}, known {}, occupied {}, learned {learned}",
+            "#{} aws-masker: node_cache: stored {}, known {}, occupied {}, learned {}",
             self.id,
             stats.stored,
             stats.known,
-            stats.occupied
+            stats.occupied,
+            recalled.added
         );
     }
 }

@@ -22,7 +22,7 @@ pub mod circuit;
 
 use crate::block::BlockReason;
 use crate::config::{OnStoreFailure, Store};
-use crate::placeholder::{Mapping, Placeholders, HASH_LEN, PREFIX};
+use crate::placeholder::{Mapping, Placeholders};
 use crate::protocol::{
     self, Entry, ErrorBody, ErrorCode, MappingsRequest, MappingsResponse, ProtocolError,
 };
@@ -185,10 +185,6 @@ pub struct Merged {
     pub foreign: u32,
 }
 
-/// Collision rounds tried when checking a looked-up entry (a round past 0 is taken only when
-/// two originals of one exchange hash alike: about never).
-const ROUNDS: u32 = 4;
-
 /// Adds the looked-up entries to `mapping` so the response restores them; only those the
 /// exchange asked for and does not know, and only if `keys` derives their placeholder from
 /// their original: what Redis answers is not trusted to put text in a response.
@@ -203,7 +199,7 @@ pub fn merge_found(
         if !asked.contains(&entry.placeholder) {
             continue;
         }
-        if !derived(keys, &entry.placeholder, &entry.original) {
+        if !keys.derives(&entry.placeholder, &entry.original) {
             merged.foreign += 1;
             continue;
         }
@@ -215,16 +211,6 @@ pub fn merge_found(
         }
     }
     merged
-}
-
-/// True when `placeholder` is `keys`' placeholder for `original` of the kind it names.
-fn derived(keys: &Placeholders, placeholder: &str, original: &str) -> bool {
-    let label = placeholder
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.get(..rest.len().checked_sub(HASH_LEN + 1)?));
-    label.is_some_and(|label| {
-        (0..ROUNDS).any(|round| keys.derive(label, original, round) == placeholder)
-    })
 }
 
 #[cfg(test)]

@@ -299,6 +299,38 @@ fn node_cache_with_and_without_zone() {
 }
 
 #[test]
+fn node_cache_entries_this_secret_does_not_derive_restore_nothing() {
+    let h = host(HostConfig {
+        shm_kv: Some(1 << 20),
+        ..HostConfig::with_config(config(r#""node_cache":true"#))
+    });
+    let r = h.exchange(Request::post("/v1/messages", &body()), echo);
+    let up = String::from_utf8_lossy(&r.upstream_request.as_ref().unwrap().body).to_string();
+    let p = placeholder_in(&up, "EC2").unwrap();
+    // Another filter of the node (another secret, or anything that writes the zone) pairs
+    // the placeholder with other text.
+    let key = format!("aws_masker/{p}");
+    let (_, cas) = h.shared_data().get(key.as_bytes()).unwrap().unwrap();
+    let forged = format!("{p}\0i-0ffffffffffffffff");
+    h.shared_data()
+        .set(key.as_bytes(), Some(forged.as_bytes()), cas)
+        .unwrap();
+
+    let later = format!(r#"{{"model":"m","messages":[{{"role":"user","content":"and {p}?"}}]}}"#);
+    let r = h.exchange(Request::post("/v1/messages", later.as_bytes()), echo);
+    let answer = r.client().unwrap().text();
+    assert!(!answer.contains("i-0ffffffffffffffff"), "{answer}");
+    assert!(answer.contains(&p), "left as it is: {answer}");
+    assert_eq!(r.counter("node_cache_conflicts"), 1);
+    assert!(
+        r.logged("do not derive from their original"),
+        "{}",
+        r.log_text()
+    );
+    assert!(!r.log_text().contains("i-0ffffffffffffffff"));
+}
+
+#[test]
 fn more_response_cases() {
     let h = host(HostConfig::with_config(config(r#""max_body_bytes":1000"#)));
     // Nothing masked: the response is untouched, Content-Length kept.
