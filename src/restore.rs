@@ -66,8 +66,10 @@ pub enum Escape {
     None,
     /// JSON-string-escaped: the text is the inside of a JSON string.
     Json,
-    /// Escaped twice: the text is JSON text inside a JSON string (`partial_json` as sent).
-    JsonTwice,
+    /// Escaped this many times: the text is inside a JSON string that is `n - 1` levels of
+    /// JSON inside JSON strings deep (2: JSON text inside a JSON string, as a `tool_result`
+    /// holding CLI output). 0 and 1 escape once.
+    JsonTimes(u8),
 }
 
 /// What a restore did.
@@ -257,14 +259,19 @@ pub fn write_escaped(original: &[u8], escape: Escape, out: &mut Vec<u8>) {
     match escape {
         Escape::None => out.extend_from_slice(original),
         Escape::Json => json_escape_into(original, out),
-        Escape::JsonTwice => {
-            if original.iter().any(|b| needs_escape(*b)) {
-                let mut once = Vec::with_capacity(original.len() + 8);
-                json_escape_into(original, &mut once);
-                json_escape_into(&once, out);
-            } else {
-                out.extend_from_slice(original);
+        Escape::JsonTimes(times) => {
+            if times <= 1 || !original.iter().any(|b| needs_escape(*b)) {
+                return json_escape_into(original, out);
             }
+            // Each level escapes the backslashes of the one inside it: 2^n - 1 of them before
+            // a quote escaped n times.
+            let mut text = original.to_vec();
+            for _ in 1..times {
+                let mut next = Vec::with_capacity(text.len() * 2);
+                json_escape_into(&text, &mut next);
+                text = next;
+            }
+            json_escape_into(&text, out);
         }
     }
 }

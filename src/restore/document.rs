@@ -74,12 +74,11 @@ fn restore_sites(
             continue;
         };
         out.extend_from_slice(before);
-        // Deeper than one level of JSON-in-a-string, originals are escaped twice: identifiers
-        // hold no characters that JSON escapes, so this only matters for custom patterns.
-        let escape = if nesting == 0 {
-            Escape::Json
-        } else {
-            Escape::JsonTwice
+        // Once for the body, once more per level of JSON inside strings: identifiers hold no
+        // characters that JSON escapes, so this only matters for custom patterns.
+        let escape = match nesting {
+            0 => Escape::Json,
+            n => Escape::JsonTimes(u8::try_from(n + 1).unwrap_or(u8::MAX)),
         };
         restore_into(text, mapping, escape, out, stats);
         copied = span.end;

@@ -60,7 +60,7 @@ fn escape_levels() {
         (Escape::None, b"<say \"hi\" \\ there\n\ttab\x01>"),
         (Escape::Json, br#"<say \"hi\" \\ there\n\ttab\u0001>"#),
         (
-            Escape::JsonTwice,
+            Escape::JsonTimes(2),
             br#"<say \\\"hi\\\" \\\\ there\\n\\ttab\\u0001>"#,
         ),
     ];
@@ -83,11 +83,53 @@ fn escape_levels() {
     );
     let twice = format!(
         "\"{}\"",
-        String::from_utf8(escaped(ORIGINALS[3].1, Escape::JsonTwice)).unwrap()
+        String::from_utf8(escaped(ORIGINALS[3].1, Escape::JsonTimes(2))).unwrap()
     );
     let once: String = serde_json::from_str(&twice).unwrap();
     let back: String = serde_json::from_str(&format!("\"{once}\"")).unwrap();
     assert_eq!(back, ORIGINALS[3].1);
+}
+
+#[test]
+fn json_escaped_any_number_of_times_decodes_back() {
+    let original = ORIGINALS[3].1;
+    for times in 1..=5u8 {
+        let mut text = String::from_utf8(escaped(original, Escape::JsonTimes(times))).unwrap();
+        for _ in 0..times {
+            text = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+        }
+        assert_eq!(text, original, "{times}");
+    }
+    assert_eq!(
+        escaped(original, Escape::JsonTimes(0)),
+        escaped(original, Escape::Json)
+    );
+}
+
+#[test]
+fn a_document_restores_originals_escaped_for_their_level() {
+    let (mapping, pairs) = setup();
+    let (p, original) = &pairs[3];
+    // A tool result holding JSON whose `out` string holds JSON again: the placeholder is two
+    // levels of JSON inside strings deep, and so is its original once restored.
+    let deep = serde_json::json!({ "deep": format!("<{p}>") }).to_string();
+    let inner = serde_json::json!({ "out": deep, "top": format!("[{p}]") }).to_string();
+    let body = serde_json::json!({ "content": [
+        { "type": "tool_result", "content": inner },
+        { "type": "text", "text": format!("({p})") },
+    ]})
+    .to_string();
+    let mut out = Vec::new();
+    let mut stats = RestoreStats::default();
+    restore_document(body.as_bytes(), &mapping, &mut out, &mut stats).unwrap();
+    assert_eq!(stats.restored, 3);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["content"][1]["text"], format!("({original})"));
+    let inner: serde_json::Value =
+        serde_json::from_str(v["content"][0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["top"], format!("[{original}]"));
+    let deep: serde_json::Value = serde_json::from_str(inner["out"].as_str().unwrap()).unwrap();
+    assert_eq!(deep["deep"], format!("<{original}>"));
 }
 
 #[test]
@@ -203,7 +245,7 @@ fn every_single_split_point() {
         d = pairs[3].0,
         e = pairs[4].0
     );
-    for escape in [Escape::None, Escape::Json, Escape::JsonTwice] {
+    for escape in [Escape::None, Escape::Json, Escape::JsonTimes(2)] {
         let whole = restore_all(text.as_bytes(), &mapping, escape);
         assert_eq!(
             whole.1,
@@ -253,7 +295,7 @@ fn escape_strategy() -> impl Strategy<Value = Escape> {
     prop_oneof![
         Just(Escape::None),
         Just(Escape::Json),
-        Just(Escape::JsonTwice)
+        Just(Escape::JsonTimes(2))
     ]
 }
 
