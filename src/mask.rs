@@ -200,11 +200,18 @@ impl<S: Scan> Masker<S> {
                 // A JSON document labelled as text: whoever reads it as JSON decodes escapes
                 // a scan of the raw text does not see through (`\ni-...`, `\u0069-...`), so
                 // it is masked as the JSON it is; every string of it, as the text scan did (no
-                // part of a text body is the API's to keep unchanged).
+                // part of a text body is the API's to keep unchanged). A document too deep
+                // to walk is refused as it is under a JSON content type: many parsers accept
+                // what the walker does not, and would decode what the text scan missed.
                 let opens = text.trim_start().starts_with(['{', '[']);
-                match opens.then(|| Document::parse_str(text).ok()).flatten() {
-                    Some(doc) => mask_document(&doc, Rules::None, &mut issuer),
-                    None => issuer.scan(text, None, |r| r),
+                match opens.then(|| Document::parse_str(text)) {
+                    Some(Ok(doc)) => mask_document(&doc, Rules::None, &mut issuer),
+                    Some(Err(e @ (JsonError::TooDeep { .. } | JsonError::TooLarge { .. }))) => {
+                        return Err(e.into())
+                    }
+                    Some(Err(JsonError::Syntax { .. } | JsonError::Utf8 { .. })) | None => {
+                        issuer.scan(text, None, |r| r)
+                    }
                 }
             }
         }

@@ -217,6 +217,28 @@ fn a_json_document_sent_as_text_is_masked_as_json() {
         .as_str()
         .unwrap()
         .starts_with("hosts:\nAWS_EC2_"));
+
+    // Too deep to walk: refused, as under a JSON content type; the text scan would not see
+    // the escaped id that a parser allowing the depth decodes.
+    let depth = crate::json::MAX_DEPTH + 1;
+    let deep = format!(
+        r#"{}"\u0069-0123456789abcdef0"{}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    for format in [BodyFormat::Text, BodyFormat::Json] {
+        let err = real.mask(deep.as_bytes(), format).unwrap_err();
+        assert_eq!(err.code(), "nesting_too_deep", "{format:?}");
+    }
+    // Not JSON after all (a sentence in brackets, JSON lines): scanned as text.
+    for text in [
+        "[see i-0123456789abcdef0] and more",
+        "{\"a\":1}\n{\"b\":\"i-0123456789abcdef0\"}",
+    ] {
+        let m = real.mask(text.as_bytes(), BodyFormat::Text).unwrap();
+        let out = String::from_utf8(m.body.unwrap()).unwrap();
+        assert!(!out.contains("0123456789abcdef0"), "{out}");
+    }
 }
 
 #[test]
