@@ -49,6 +49,9 @@ return 0
 pub struct BackendError {
     pub code: ErrorCode,
     pub message: String,
+    /// The node answered, but no longer as a primary (`READONLY`, `MASTERDOWN`): a failover
+    /// demoted it while the connection stayed open.
+    pub demoted: bool,
 }
 
 impl BackendError {
@@ -56,7 +59,15 @@ impl BackendError {
         BackendError {
             code,
             message: message.into(),
+            demoted: false,
         }
+    }
+
+    /// True when the connection the error came from should be dropped, so the next request
+    /// connects again (to what the name resolves to now): it timed out (the node may be gone
+    /// with the socket open) or it reached a node that is no longer a primary.
+    pub fn drops_connection(&self) -> bool {
+        self.code == ErrorCode::RedisTimeout || self.demoted
     }
 }
 
@@ -209,11 +220,11 @@ impl Pool {
     }
 
     /// Drops `profile`'s connection `used` after `error`, when it says the connection itself
-    /// may be the problem (a command that timed out: the node may be gone, or demoted by a
-    /// failover, while the socket stays open); the next request connects again. A newer
-    /// connection of the profile (made since `used` failed) is kept.
+    /// may be the problem ([`BackendError::drops_connection`]: the node may be gone, or
+    /// demoted by a failover, while the socket stays open); the next request connects again.
+    /// A newer connection of the profile (made since `used` failed) is kept.
     pub fn forget_after(&self, profile: &RedisProfile, used: &Backend, error: &BackendError) {
-        if error.code != ErrorCode::RedisTimeout {
+        if !error.drops_connection() {
             return;
         }
         let mut slots = self.lock();
@@ -340,11 +351,30 @@ async fn with_timeout<T>(
 ) -> Result<T, BackendError> {
     match tokio::time::timeout(limit, fut).await {
         Ok(result) => result.map_err(|e| classify(&e)),
-        Err(_) => Err(BackendError::new(
-            ErrorCode::RedisTimeout,
-            format!("redis did not answer within {} ms", limit.as_millis()),
-        )),
+        Err(_) => Err(timed_out(limit)),
     }
+}
+
+/// [`with_timeout`] of a command on one placeholder's key, with a `WRONGTYPE` reply read as
+/// `wrong_type`: the key holds what the bridge never writes (another client's list or hash),
+/// which says nothing about the other keys of the batch.
+async fn on_key_with_timeout<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    wrong_type: T,
+) -> Result<T, BackendError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Err(e)) if e.code() == Some("WRONGTYPE") => Ok(wrong_type),
+        Ok(result) => result.map_err(|e| classify(&e)),
+        Err(_) => Err(timed_out(limit)),
+    }
+}
+
+fn timed_out(limit: Duration) -> BackendError {
+    BackendError::new(
+        ErrorCode::RedisTimeout,
+        format!("redis did not answer within {} ms", limit.as_millis()),
+    )
 }
 
 /// Maps a Redis client error to a wire code. The message holds the error's category, never
@@ -368,6 +398,17 @@ pub fn classify(e: &RedisError) -> BackendError {
     }
     if e.is_timeout() {
         return BackendError::new(ErrorCode::RedisTimeout, "redis timed out");
+    }
+    if matches!(code, "READONLY" | "MASTERDOWN")
+        || e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
+    {
+        return BackendError {
+            demoted: true,
+            ..BackendError::new(
+                ErrorCode::RedisError,
+                format!("redis error: the node is not a primary ({code})"),
+            )
+        };
     }
     if e.is_connection_refusal() {
         return BackendError::new(ErrorCode::RedisUnreachable, "redis refused the connection");
@@ -466,8 +507,11 @@ impl Backend {
             .arg(&key)
             .arg(&entry.original)
             .arg(ttl);
+        // A key holding what the bridge never writes cannot be claimed: 0, as when it holds
+        // another original (a conflict).
         match self.conn.query::<i64>(&evalsha).await {
             Ok(v) => Ok(v),
+            Err(e) if e.code() == Some("WRONGTYPE") => Ok(0),
             // EVAL routes by key like EVALSHA and caches the script on that node.
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut eval = redis::cmd("EVAL");
@@ -476,10 +520,18 @@ impl Backend {
                     .arg(&key)
                     .arg(&entry.original)
                     .arg(ttl);
-                self.run(&eval).await
+                on_key_with_timeout(self.timeout, self.conn.query(&eval), 0).await
             }
             Err(e) => Err(classify(&e)),
         }
+    }
+
+    /// `GET` of a placeholder's key; a key holding what the bridge never writes reads as
+    /// absent (like a value it would never write), not as a failure of the whole batch.
+    async fn get_one(&self, placeholder: &str) -> Result<Value, BackendError> {
+        let mut get = redis::cmd("GET");
+        get.arg(redis_key(placeholder));
+        on_key_with_timeout(self.timeout, self.conn.query(&get), Value::Nil).await
     }
 
     /// Stores `entries` and looks up `lookup`. Lookups see this call's stores: when the two
@@ -492,13 +544,7 @@ impl Backend {
         lookup: &[String],
     ) -> Result<MappingsResponse, BackendError> {
         let stores = join_all(entries.iter().map(|e| self.store_one(e, ttl)));
-        let gets = || {
-            join_all(lookup.iter().map(|p| {
-                let mut get = redis::cmd("GET");
-                get.arg(redis_key(p));
-                async move { self.run::<Value>(&get).await }
-            }))
-        };
+        let gets = || join_all(lookup.iter().map(|p| self.get_one(p)));
         let stored_set: HashSet<&str> = entries.iter().map(|e| e.placeholder.as_str()).collect();
         let overlap = lookup.iter().any(|p| stored_set.contains(p.as_str()));
         let overall = self.timeout * 2;

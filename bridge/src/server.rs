@@ -83,6 +83,11 @@ impl Outcome {
                 counts: None,
                 endpoint: None,
             },
+            // An answer over the protocol's limit (lookups of many long originals): refused as
+            // too large, which the filter does not count as an outage, rather than internal.
+            Err(e @ ProtocolError::TooLarge { .. }) => {
+                Outcome::error(ErrorCode::PayloadTooLarge, format!("answer: {e}"))
+            }
             Err(e) => Outcome::error(ErrorCode::Internal, e.to_string()),
         }
     }

@@ -873,6 +873,113 @@ fn a_command_that_times_out_drops_the_connection_and_the_next_store_reconnects()
 }
 
 #[test]
+fn a_node_demoted_to_replica_drops_the_connection() {
+    // A failover demotes the node the bridge is connected to while the socket stays open:
+    // every write fails with READONLY, lookups and PING still answer. Only a new connection
+    // (to what the endpoint names now) helps.
+    let (redis, bridge, profile) = protected(&[]);
+    let profiles = || {
+        let (_, metrics) = bridge.get("/metrics");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("aws_masker_bridge_redis_profiles "))
+            .map(str::to_owned)
+    };
+    let store = |n: usize| {
+        mappings_body(
+            &profile,
+            600,
+            &[(placeholder("EC2", n), ORIGINAL.into())],
+            &[],
+        )
+    };
+    bridge.mappings_ok(&store(21));
+    assert_eq!(profiles().as_deref(), Some("1"));
+    let mut admin = redis.conn(Some(PASSWORD));
+    // A primary that does not exist: the node stays a read-only replica.
+    let gone = free_port();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(gone)
+        .query(&mut admin)
+        .unwrap();
+    let (status, answer) = bridge.post("/v1/mappings", &store(22));
+    assert_refused((status, answer.clone()), 502, "redis_error");
+    assert!(answer.contains("not a primary (READONLY)"), "{answer}");
+    assert_eq!(
+        profiles().as_deref(),
+        Some("0"),
+        "the connection to the demoted node is kept"
+    );
+    // Promoted again (as the endpoint's new primary would be): the next store connects.
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut admin)
+        .unwrap();
+    bridge.mappings_ok(&store(23));
+    assert_eq!(profiles().as_deref(), Some("1"));
+}
+
+#[test]
+fn a_key_of_another_type_fails_only_its_own_entry() {
+    // Another client wrote a list under one placeholder's key: that placeholder cannot be
+    // stored (a conflict) or found (absent); the rest of the batch is answered as usual.
+    let (redis, bridge, profile) = protected(&[]);
+    let (odd, fine) = (placeholder("EC2", 31), placeholder("EC2", 32));
+    let mut conn = redis.conn(Some(PASSWORD));
+    let _: () = conn.rpush(format!("aws-masker:v1:{odd}"), "x").unwrap();
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[
+            (odd.clone(), ORIGINAL.into()),
+            (fine.clone(), ORIGINAL.into()),
+        ],
+        &[],
+    ));
+    assert_eq!(
+        v,
+        json!({"stored":1,"refreshed":0,"conflicts":[odd],"found":[]})
+    );
+    let v = bridge.mappings_ok(&mappings_body(
+        &profile,
+        600,
+        &[],
+        &[odd.clone(), fine.clone()],
+    ));
+    assert_eq!(
+        v,
+        json!({"stored":0,"refreshed":0,"conflicts":[],"found":[{"placeholder": fine, "original": ORIGINAL}]})
+    );
+}
+
+#[test]
+fn an_answer_over_the_size_limit_is_refused_as_too_large() {
+    // Lookups of many long originals can make an answer longer than the protocol allows:
+    // a refusal the filter does not count as an outage (413), not an internal error.
+    let (redis, bridge, profile) = protected(&[]);
+    let original = "o".repeat(aws_masker::protocol::MAX_ORIGINAL_LEN);
+    let count = aws_masker::protocol::MAX_BODY_BYTES / original.len() + 10;
+    let lookup: Vec<String> = (0..count)
+        .map(|i| placeholder("CUSTOM", 1000 + i))
+        .collect();
+    let mut pipe = redis::pipe();
+    for p in &lookup {
+        pipe.set(format!("aws-masker:v1:{p}"), &original).ignore();
+    }
+    let _: () = pipe.query(&mut redis.conn(Some(PASSWORD))).unwrap();
+    bridge.mappings_refused(
+        &mappings_body(&profile, 600, &[], &lookup),
+        413,
+        "payload_too_large",
+    );
+    // Fewer fit.
+    let v = bridge.mappings_ok(&mappings_body(&profile, 600, &[], &lookup[..100]));
+    assert_eq!(v["found"].as_array().map(Vec::len), Some(100));
+}
+
+#[test]
 fn after_sigterm_it_serves_for_the_shutdown_delay_then_stops() {
     // A sidecar next to Kong: Kong drains its requests after the same SIGTERM, and their
     // stores must still find the bridge.
