@@ -208,6 +208,7 @@ impl Exchange {
             status.as_deref(),
             dispatch_status.as_deref(),
             body.as_deref().unwrap_or_default(),
+            &sent,
         );
         match answer {
             Ok(answer) => {

@@ -145,11 +145,15 @@ pub fn encode_request(request: &MappingsRequest) -> Result<Vec<u8>, Failure> {
 }
 
 /// Reads the bridge's answer: `status` is the `:status` header (absent when the dispatch
-/// failed), `dispatch_status` the WasmX `:dispatch_status` header.
+/// failed), `dispatch_status` the WasmX `:dispatch_status` header, `sent` the placeholders
+/// the call asked to store. An answer that does not account for each of them once (stored,
+/// refreshed or in conflict) is not one the bridge gives: malformed, not a success that
+/// would mark unstored entries stored.
 pub fn interpret(
     status: Option<&[u8]>,
     dispatch_status: Option<&[u8]>,
     body: &[u8],
+    sent: &[String],
 ) -> Result<MappingsResponse, Failure> {
     let Some(status) = status else {
         return Err(match dispatch_status {
@@ -168,6 +172,15 @@ pub fn interpret(
         return Err(Failure::Status(code, bridge_code));
     }
     let answer: MappingsResponse = protocol::decode(body).map_err(|_| Failure::Malformed)?;
+    let accounted = u64::from(answer.stored) + u64::from(answer.refreshed);
+    let mut conflicts: Vec<&str> = answer.conflicts.iter().map(String::as_str).collect();
+    conflicts.sort_unstable();
+    conflicts.dedup();
+    let conflicts_sent = conflicts.len() == answer.conflicts.len()
+        && conflicts.iter().all(|c| sent.iter().any(|p| p == c));
+    if !conflicts_sent || accounted + conflicts.len() as u64 != sent.len() as u64 {
+        return Err(Failure::Malformed);
+    }
     if !answer.conflicts.is_empty() {
         let n = u32::try_from(answer.conflicts.len()).unwrap_or(u32::MAX);
         return Err(Failure::Conflict(n));

@@ -65,28 +65,32 @@ fn nothing_to_store_or_look_up_is_no_call() {
 #[test]
 fn failures_are_classified() {
     assert_eq!(
-        interpret(None, Some(b"timeout"), b""),
+        interpret(None, Some(b"timeout"), b"", &[]),
         Err(Failure::Timeout)
     );
     assert_eq!(
-        interpret(None, Some(b"broken connection"), b""),
+        interpret(None, Some(b"broken connection"), b"", &[]),
         Err(Failure::Unreachable)
     );
-    assert_eq!(interpret(None, None, b""), Err(Failure::Unreachable));
-    assert_eq!(interpret(Some(b"x"), None, b""), Err(Failure::Unreachable));
+    assert_eq!(interpret(None, None, b"", &[]), Err(Failure::Unreachable));
     assert_eq!(
-        interpret(Some(b"503"), None, b"{}"),
+        interpret(Some(b"x"), None, b"", &[]),
+        Err(Failure::Unreachable)
+    );
+    assert_eq!(
+        interpret(Some(b"503"), None, b"{}", &[]),
         Err(Failure::Status(503, None))
     );
     assert_eq!(
-        interpret(Some(b"302"), None, b""),
+        interpret(Some(b"302"), None, b"", &[]),
         Err(Failure::Status(302, None))
     );
     assert_eq!(
         interpret(
             Some(b"403"),
             None,
-            br#"{"error":{"code":"endpoint_not_allowed","message":"not in the allowlist"}}"#
+            br#"{"error":{"code":"endpoint_not_allowed","message":"not in the allowlist"}}"#,
+            &[]
         ),
         Err(Failure::Status(403, Some(ErrorCode::EndpointNotAllowed)))
     );
@@ -94,23 +98,50 @@ fn failures_are_classified() {
         interpret(
             Some(b"502"),
             None,
-            br#"{"error":{"code":"redis_new_thing","message":"m"}}"#
+            br#"{"error":{"code":"redis_new_thing","message":"m"}}"#,
+            &[]
         ),
         Err(Failure::Status(502, Some(ErrorCode::Unknown)))
     );
     assert_eq!(
-        interpret(Some(b"200"), None, b"garbage"),
+        interpret(Some(b"200"), None, b"garbage", &[]),
         Err(Failure::Malformed)
     );
     assert_eq!(
-        interpret(Some(b"200"), None, br#"{"stored":"x"}"#),
+        interpret(Some(b"200"), None, br#"{"stored":"x"}"#, &[]),
         Err(Failure::Malformed)
     );
+    let sent = [P1.to_owned(), P2.to_owned()];
     let conflict = format!(r#"{{"stored":0,"refreshed":0,"conflicts":["{P1}","{P2}"]}}"#);
     assert_eq!(
-        interpret(Some(b"200"), None, conflict.as_bytes()),
+        interpret(Some(b"200"), None, conflict.as_bytes(), &sent),
         Err(Failure::Conflict(2))
     );
+    // Each entry sent is accounted for once, or the answer is not the bridge's.
+    let answer = |stored: u32, refreshed: u32, conflicts: &[&str]| {
+        let conflicts: Vec<String> = conflicts.iter().map(|c| format!("\"{c}\"")).collect();
+        format!(
+            r#"{{"stored":{stored},"refreshed":{refreshed},"conflicts":[{}]}}"#,
+            conflicts.join(",")
+        )
+    };
+    let cases: [(String, &[String], bool); 8] = [
+        (answer(1, 1, &[]), &sent, true),
+        (answer(2, 0, &[]), &sent, true),
+        (answer(0, 0, &[]), &[], true),
+        (answer(0, 0, &[]), &sent, false),
+        (answer(1, 0, &[]), &sent, false),
+        (answer(3, 0, &[]), &sent, false),
+        (answer(1, 0, &[P3]), &sent, false),
+        (answer(0, 0, &[P1, P1]), &sent, false),
+    ];
+    for (body, sent, ok) in cases {
+        let got = interpret(Some(b"200"), None, body.as_bytes(), sent);
+        assert_eq!(got.is_ok(), ok, "{body} for {} sent: {got:?}", sent.len());
+        if !ok {
+            assert_eq!(got, Err(Failure::Malformed), "{body}");
+        }
+    }
     let codes: Vec<&str> = [
         Failure::Dispatch,
         Failure::Timeout,
@@ -155,7 +186,7 @@ fn found_entries_join_the_mapping_only_when_asked_and_derived_with_our_secret() 
     let body = format!(
         r#"{{"stored":1,"refreshed":0,"found":[{{"placeholder":"{genuine}","original":"arn:x"}},{{"placeholder":"{P2}","original":"other"}},{{"placeholder":"{forged}","original":"i-0attacker"}},{{"placeholder":"{other_secret}","original":"i-0b"}}]}}"#
     );
-    let answer = interpret(Some(b"200"), None, body.as_bytes()).unwrap();
+    let answer = interpret(Some(b"200"), None, body.as_bytes(), &[P1.to_owned()]).unwrap();
     let mut m = mapping();
     let asked = [genuine.clone(), forged.clone(), other_secret.clone()];
     let merged = merge_found(&answer, &asked, &keys, &mut m);

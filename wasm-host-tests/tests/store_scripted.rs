@@ -100,16 +100,25 @@ fn nothing_to_store_means_no_dispatch_and_use_redis_off_never_dispatches() {
 }
 
 fn failures() -> Vec<(&'static str, DispatchResult)> {
+    // The one entry `ec2_body` makes the filter send.
+    let sent = aws_masker::placeholder::Placeholders::new(SECRET.as_bytes()).derive("EC2", EC2, 0);
+    let answer = |body: String| Ok(DispatchResponse::new(200, body.as_bytes()));
     vec![
         ("timeout", Err(DispatchFailure::Timeout)),
         ("unreachable", Err(DispatchFailure::BrokenConnection)),
         ("status", Ok(DispatchResponse::new(500, br#"{"error":{}}"#))),
         ("malformed", Ok(DispatchResponse::new(200, b"garbage"))),
+        // A 2xx that does not account for the entry sent (nothing stored, no conflict), or
+        // names a conflict that was not sent: not the bridge's answer.
+        ("malformed", answer(r#"{"stored":0,"refreshed":0}"#.into())),
+        (
+            "malformed",
+            answer(r#"{"stored":0,"refreshed":0,"conflicts":["AWS_EC2_AAAAAAAAAAAAA"]}"#.into()),
+        ),
         (
             "conflict",
-            Ok(DispatchResponse::new(
-                200,
-                br#"{"stored":0,"refreshed":0,"conflicts":["AWS_EC2_AAAAAAAAAAAAA"]}"#,
+            answer(format!(
+                r#"{{"stored":0,"refreshed":0,"conflicts":["{sent}"]}}"#
             )),
         ),
     ]
