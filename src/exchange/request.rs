@@ -19,6 +19,10 @@ pub enum BodyKind {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestHeaders<'a> {
     pub content_type: Option<&'a [u8]>,
+    /// Content-Type came in more than one line: which one the upstream reads is its choice,
+    /// so the body's type is not known.
+    pub content_type_repeated: bool,
+    /// Every line of a list header joined (see [`super::joined_header`]).
     pub content_encoding: Option<&'a [u8]>,
     pub content_length: Option<&'a [u8]>,
     pub transfer_encoding: Option<&'a [u8]>,
@@ -84,6 +88,8 @@ pub fn plan_request(headers: &RequestHeaders<'_>, max_body_bytes: usize) -> Head
     let announced = length.is_some_and(|n| n > 0) || headers.transfer_encoding.is_some();
     let plan = if !is_identity(headers.content_encoding) {
         BodyPlan::Reject(BlockReason::UnsupportedContentEncoding)
+    } else if headers.content_type_repeated {
+        BodyPlan::Reject(BlockReason::UnsupportedContentType)
     } else {
         match body_kind(headers.content_type) {
             Some(kind) => BodyPlan::Mask(kind),
@@ -250,6 +256,7 @@ mod tests {
     ) -> RequestHeaders<'a> {
         RequestHeaders {
             content_type: ct.map(str::as_bytes),
+            content_type_repeated: false,
             content_encoding: ce.map(str::as_bytes),
             content_length: cl.map(str::as_bytes),
             transfer_encoding: te.map(str::as_bytes),
@@ -317,6 +324,13 @@ mod tests {
             ),
             (
                 headers(Some("application/octet-stream"), None, Some("5"), None),
+                Block(UnsupportedContentType),
+            ),
+            (
+                RequestHeaders {
+                    content_type_repeated: true,
+                    ..headers(Some("application/json"), None, Some("5"), None)
+                },
                 Block(UnsupportedContentType),
             ),
             (

@@ -14,6 +14,7 @@ use super::root::Filter;
 use super::store::Purpose;
 use crate::block::{self, BlockReason};
 use crate::config::Mode;
+use crate::exchange;
 use crate::exchange::request::{BodyKind, RequestFlow, RequestHeaders, Step};
 use crate::exchange::response::{
     self, Emit, ResponseBody, ResponseHeaders, ResponsePlan, Restorer,
@@ -243,14 +244,16 @@ impl HttpContext for Exchange {
         self.head_request = self
             .get_http_request_header_bytes(":method")
             .is_some_and(|m| m.eq_ignore_ascii_case(b"HEAD"));
-        let content_type = self.get_http_request_header_bytes("content-type");
-        let content_encoding = self.get_http_request_header_bytes("content-encoding");
-        let content_length = self.get_http_request_header_bytes("content-length");
-        let transfer_encoding = self.get_http_request_header_bytes("transfer-encoding");
+        // Every line: the one-header getter gives the first of repeated lines only.
+        let all = self.get_http_request_headers_bytes();
+        let lines = |name| exchange::header_lines(&all, name);
+        let content_encoding = exchange::joined_header(lines("content-encoding"));
+        let transfer_encoding = exchange::joined_header(lines("transfer-encoding"));
         let headers = RequestHeaders {
-            content_type: content_type.as_deref(),
+            content_type: lines("content-type").next(),
+            content_type_repeated: lines("content-type").nth(1).is_some(),
             content_encoding: content_encoding.as_deref(),
-            content_length: content_length.as_deref(),
+            content_length: lines("content-length").next(),
             transfer_encoding: transfer_encoding.as_deref(),
         };
         let step = self.request.on_headers(&headers);
@@ -288,14 +291,15 @@ impl HttpContext for Exchange {
             return Action::Continue;
         }
         let status = self.get_http_response_header_bytes(":status");
-        let content_type = self.get_http_response_header_bytes("content-type");
-        let content_encoding = self.get_http_response_header_bytes("content-encoding");
-        let content_length = self.get_http_response_header_bytes("content-length");
+        // Every line: a `gzip` after an `identity` must not be read as plain text.
+        let all = self.get_http_response_headers_bytes();
+        let lines = |name| exchange::header_lines(&all, name);
+        let content_encoding = exchange::joined_header(lines("content-encoding"));
         let headers = ResponseHeaders {
             status: status.as_deref(),
-            content_type: content_type.as_deref(),
+            content_type: lines("content-type").next(),
             content_encoding: content_encoding.as_deref(),
-            content_length: content_length.as_deref(),
+            content_length: lines("content-length").next(),
             head_request: self.head_request,
         };
         let plan = response::plan_response(&headers, !self.mapping.is_empty());

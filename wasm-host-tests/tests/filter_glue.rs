@@ -231,6 +231,46 @@ fn blocks() {
 }
 
 #[test]
+fn repeated_header_lines_are_read_whole() {
+    // WasmX's one-header getter gives the first line of a repeated header; nginx forwards
+    // them all. A `gzip` after an `identity` is a compressed body, and two content types
+    // leave the body's type to the upstream: both are refused, not masked as plain JSON.
+    let h = host(HostConfig::with_config(config("")));
+    let cases = [
+        (
+            Request::post("/v1/messages", &body())
+                .header("content-encoding", "identity")
+                .header("content-encoding", "gzip"),
+            "unsupported_content_encoding",
+        ),
+        (
+            Request::post("/v1/messages", &body()).header("content-type", "text/plain"),
+            "unsupported_content_type",
+        ),
+    ];
+    for (req, code) in cases {
+        let r = h.exchange(req, echo);
+        assert!(r.upstream_request.is_none(), "{code}: forwarded");
+        assert_eq!(r.client().unwrap().header("x-aws-masker-block"), Some(code));
+    }
+    // One line each: masked as usual.
+    let r = h.exchange(
+        Request::post("/v1/messages", &body()).header("content-encoding", "identity"),
+        echo,
+    );
+    assert!(r.upstream_request.is_some());
+
+    // A response compressed after an `identity` line passes unrestored, as any compressed one.
+    let mut up = UpstreamResponse::json(b"{\"t\":\"AWS_EC2_AAAAAAAAAAAAA\"}");
+    up.headers
+        .push(("content-encoding".into(), "identity".into()));
+    up.headers.push(("content-encoding".into(), "gzip".into()));
+    let r = h.exchange(Request::post("/v1/messages", &body()), up);
+    assert_eq!(r.counter("restore_skipped_encoded"), 1);
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+}
+
+#[test]
 fn detect_mode_forwards_unchanged() {
     let h = host(HostConfig::with_config(config(r#""mode":"detect""#)));
     let r = h.exchange(Request::post("/v1/messages", &body()), echo);
