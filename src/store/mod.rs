@@ -5,17 +5,21 @@
 //! use aws_masker::protocol::ErrorCode;
 //! use aws_masker::store::{interpret, Failure};
 //!
+//! let sent = ["AWS_EC2_AAAAAAAAAAAAA".to_owned()];
 //! // A dispatch that never reached the bridge: no `:status`, a `:dispatch_status` instead.
-//! assert_eq!(interpret(None, Some(b"timeout"), b""), Err(Failure::Timeout));
-//! assert_eq!(interpret(Some(b"500"), None, b"{}"), Err(Failure::Status(500, None)));
+//! assert_eq!(interpret(None, Some(b"timeout"), b"", &sent), Err(Failure::Timeout));
+//! assert_eq!(interpret(Some(b"500"), None, b"{}", &sent), Err(Failure::Status(500, None)));
 //! // The bridge names what failed in its error body: the filter logs that code.
 //! let refused = br#"{"error":{"code":"redis_auth","message":"WRONGPASS"}}"#;
 //! assert_eq!(
-//!     interpret(Some(b"502"), None, refused),
+//!     interpret(Some(b"502"), None, refused, &sent),
 //!     Err(Failure::Status(502, Some(ErrorCode::RedisAuth)))
 //! );
-//! let ok = interpret(Some(b"200"), None, br#"{"stored":1,"refreshed":0}"#).unwrap();
+//! let ok = interpret(Some(b"200"), None, br#"{"stored":1,"refreshed":0}"#, &sent).unwrap();
 //! assert_eq!(ok.stored, 1);
+//! // An answer that does not account for the entry sent is not the bridge's.
+//! let none = interpret(Some(b"200"), None, br#"{"stored":0,"refreshed":0}"#, &sent);
+//! assert_eq!(none, Err(Failure::Malformed));
 //! ```
 
 pub mod circuit;
