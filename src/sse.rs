@@ -66,7 +66,24 @@ pub struct SseRestorer {
     segments: Vec<Segment>,
     decoded: Vec<u8>,
     restored: Vec<u8>,
+    /// The most bytes one event may take in memory ([`SseRestorer::with_event_limit`]).
+    event_limit: usize,
+    /// Passing an event over the limit through as it comes, until its blank line.
+    passing: Option<Passing>,
+    oversized: u64,
 }
+
+/// Where an event passed through is: at the start of a line (a line end there ends the
+/// event), and whether the last byte was a `\r` (a `\n` right after belongs to it).
+#[derive(Clone, Copy, Debug)]
+struct Passing {
+    line_start: bool,
+    after_cr: bool,
+}
+
+/// The default of [`SseRestorer::with_event_limit`]: the Messages API's largest events (a
+/// server tool's result in one `content_block_start`) are far smaller.
+pub const MAX_EVENT_BYTES: usize = 4 << 20;
 
 #[derive(Clone, Debug)]
 struct Block {
@@ -136,6 +153,14 @@ impl Default for SseRestorer {
 
 impl SseRestorer {
     pub fn new() -> Self {
+        Self::with_event_limit(MAX_EVENT_BYTES)
+    }
+
+    /// A restorer that keeps at most about `limit` bytes of one event: past that, the held
+    /// text of open blocks goes out, then the event passes through unchanged (its
+    /// placeholders stay) until its blank line, and reading resumes with the next event. A
+    /// stream that never ends an event cannot grow the restorer's memory without bound.
+    pub fn with_event_limit(limit: usize) -> Self {
         SseRestorer {
             event: Vec::new(),
             line_start: 0,
@@ -149,6 +174,9 @@ impl SseRestorer {
             segments: Vec::new(),
             decoded: Vec::new(),
             restored: Vec::new(),
+            event_limit: limit.max(1),
+            passing: None,
+            oversized: 0,
         }
     }
 
@@ -157,6 +185,12 @@ impl SseRestorer {
         let mut rest = chunk;
         if rest.is_empty() {
             return;
+        }
+        if self.passing.is_some() {
+            rest = self.pass(rest, out);
+            if rest.is_empty() {
+                return;
+            }
         }
         if std::mem::take(&mut self.cr_pending) {
             if let Some((b'\n', tail)) = rest.split_first() {
@@ -224,13 +258,85 @@ impl SseRestorer {
                 self.dispatch_held(mapping, true, out);
             }
             self.line_start = self.event.len();
+            if self.event.len() > self.event_limit {
+                self.spill(mapping, out);
+                rest = self.pass(rest, out);
+            }
         }
         self.event.extend_from_slice(rest);
+        if self.event.len() > self.event_limit {
+            self.spill(mapping, out);
+        }
+    }
+
+    /// Gives up on the event being read, which is over the limit: the held text of open
+    /// blocks goes out first (in order), then the event's bytes so far, unchanged; the rest
+    /// of it is passed through by [`SseRestorer::pass`].
+    #[cold]
+    fn spill(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        self.oversized += 1;
+        self.flush_blocks(mapping, None, out);
+        out.extend_from_slice(&self.event);
+        let line_start = self.line_start == self.event.len();
+        self.passing = Some(Passing {
+            line_start,
+            after_cr: std::mem::take(&mut self.cr_pending),
+        });
+        // Given back: an event this long is no reason to keep its memory.
+        self.event = Vec::new();
+        self.data = Vec::new();
+        self.segments.clear();
+        self.line_start = 0;
+    }
+
+    /// Passes `chunk` through while an oversized event lasts; returns what follows its end
+    /// (the blank line's terminator included in what was passed).
+    fn pass<'c>(&mut self, chunk: &'c [u8], out: &mut Vec<u8>) -> &'c [u8] {
+        let Some(mut state) = self.passing else {
+            return chunk;
+        };
+        let mut i = 0;
+        while let Some(k) = memchr2(b'\n', b'\r', chunk.get(i..).unwrap_or_default()) {
+            let at = i + k;
+            let c = chunk.get(at).copied().unwrap_or(b'\n');
+            if at > i {
+                state.line_start = false;
+                state.after_cr = false;
+            }
+            i = at + 1;
+            if c == b'\n' && state.after_cr {
+                // The `\n` of a `\r\n` whose `\r` ended the line.
+                state.after_cr = false;
+                continue;
+            }
+            state.after_cr = c == b'\r';
+            if state.line_start {
+                // A blank line: the event ends here.
+                if c == b'\r' && chunk.get(i) == Some(&b'\n') {
+                    i += 1;
+                } else if c == b'\r' && i == chunk.len() {
+                    self.cr_pending = true;
+                }
+                let (passed, rest) = chunk.split_at(i);
+                out.extend_from_slice(passed);
+                self.passing = None;
+                return rest;
+            }
+            state.line_start = true;
+        }
+        if i < chunk.len() {
+            state.line_start = false;
+            state.after_cr = false;
+        }
+        out.extend_from_slice(chunk);
+        self.passing = Some(state);
+        &[]
     }
 
     /// Appends to `out` what is still held: an event cut short (restored where it can be)
     /// and held-back text of open blocks. The restorer can then be reused.
     pub fn finish(&mut self, mapping: &Mapping, out: &mut Vec<u8>) {
+        self.passing = None;
         if self.event.len() > self.line_start {
             record_field(
                 &self.event,
@@ -264,6 +370,11 @@ impl SseRestorer {
     /// Deltas added to carry held-back text before a block stop or the end.
     pub fn synthesized(&self) -> u64 {
         self.synthesized
+    }
+
+    /// Events over the limit, passed through unchanged.
+    pub fn oversized(&self) -> u64 {
+        self.oversized
     }
 
     /// Handles one raw event; `complete` is false for an event cut short at the end.
@@ -304,11 +415,9 @@ impl SseRestorer {
         let data = classified.data;
         let action = classified.action.unwrap_or_else(|| classify(data));
         if !complete {
-            let keep = match action {
-                Action::Delta { index, .. } => Some(index),
-                _ => None,
-            };
-            self.flush_blocks(mapping, keep, out);
+            // An event cut short is dropped by SSE readers: held text of earlier, complete
+            // events goes out in events of its own first, not merged into this one.
+            self.flush_blocks(mapping, None, out);
         }
         match action {
             Action::Pass => out.extend_from_slice(raw),
@@ -379,16 +488,20 @@ impl SseRestorer {
             out.extend_from_slice(raw);
             return;
         }
+        // A delta that cannot be restored passes as it is, after the block's held text (which
+        // came before it).
         if !escaped {
             self.decoded.extend_from_slice(inner);
         } else if decode_literal(encoded, &mut self.decoded).is_none() {
             self.malformed += 1;
+            self.flush_block(mapping, index, out);
             out.extend_from_slice(raw);
             return;
         }
         // A string value never holds a raw line break, so it lies within one data line.
         let Some(span) = raw_span(delta.segments, &delta.value) else {
             self.malformed += 1;
+            self.flush_block(mapping, index, out);
             out.extend_from_slice(raw);
             return;
         };

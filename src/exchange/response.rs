@@ -412,8 +412,13 @@ impl Restore for Restorer {
     }
 }
 
+/// The least memory one SSE event may take before it passes unrestored, however small the
+/// hold limit: the API's events (a server tool's result) can take hundreds of KiB.
+const MIN_EVENT_LIMIT: usize = 1 << 20;
+
 /// The body machine for `plan`, or `None` when the body passes untouched. `hold_limit` caps
-/// the bytes a JSON body may occupy in filter memory before it streams.
+/// the bytes a JSON body may occupy in filter memory before it streams, and one SSE event
+/// (at least [`MIN_EVENT_LIMIT`]) before it passes through unrestored.
 pub fn body_for(
     plan: ResponsePlan,
     content_length: Option<u64>,
@@ -430,7 +435,9 @@ pub fn body_for(
             hold_limit,
         )),
         ResponsePlan::Sse => Some(ResponseBody::streaming(
-            Restorer::Sse(Box::default()),
+            Restorer::Sse(Box::new(SseRestorer::with_event_limit(
+                hold_limit.max(MIN_EVENT_LIMIT),
+            ))),
             content_length,
         )),
         ResponsePlan::Text => Some(ResponseBody::streaming(

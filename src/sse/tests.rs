@@ -714,3 +714,121 @@ fn whole_events_in_a_chunk_are_read_as_the_line_by_line_path_reads_them() {
         );
     }
 }
+
+#[test]
+fn an_event_over_the_limit_passes_unchanged_and_reading_resumes_after_it() {
+    let (mapping, ps) = setup();
+    for eol in ["\n", "\r\n", "\r"] {
+        let held = text_delta(0, &format!("see {}", &ps[0][..8]), eol);
+        // A server tool's result far over the limit, with a placeholder in it.
+        let big = event(
+            "content_block_start",
+            &format!(
+                r#"{{"type":"content_block_start","index":1,"content_block":{{"type":"web_fetch_tool_result","content":"{} {}"}}}}"#,
+                "x".repeat(600),
+                ps[1]
+            ),
+            eol,
+        );
+        let after = text_delta(2, &format!("then {}", ps[2]), eol);
+        let stream = format!("{held}{big}{after}");
+        let limit = 200;
+        for step in [1, 7, 64, 199, 1000, stream.len()] {
+            let mut sse = SseRestorer::with_event_limit(limit);
+            let mut out = Vec::new();
+            let mut peak = 0;
+            for chunk in stream.as_bytes().chunks(step) {
+                sse.feed(&mapping, chunk, &mut out);
+                peak = peak.max(sse.event.capacity()).max(sse.data.capacity());
+            }
+            sse.finish(&mapping, &mut out);
+            let what = format!("eol {eol:?}, chunks of {step}");
+            assert!(
+                peak <= 2 * limit + step.min(limit) + 64,
+                "{what}: held {peak}"
+            );
+            // An event whole in one chunk may be read where it is, whatever its size; one
+            // gathered from smaller chunks is given up on past the limit.
+            let whole = sse.oversized() == 0;
+            assert!(!whole || step > limit, "{what}");
+            let events = parse(&out);
+            // The held text went out (in a delta of its own) before the big event, which
+            // passed as it came, and the event after it was restored.
+            assert_eq!(events.len(), 5, "{what}: {}", String::from_utf8_lossy(&out));
+            assert_eq!(
+                texts(&events),
+                [
+                    (0, format!("see {}", &ps[0][..8])),
+                    (2, format!("then {}", ORIGINALS[2].1))
+                ],
+                "{what}"
+            );
+            let want = if whole {
+                unmask(&big, &ps)
+            } else {
+                big.clone()
+            };
+            let at = events.iter().position(|e| e.raw == want.as_bytes());
+            // Spilled, it comes right after the held text; whole, the held text waits for
+            // its block's next event (here the end).
+            assert_eq!(at, Some(if whole { 1 } else { 2 }), "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_stream_without_blank_lines_holds_no_more_than_the_limit() {
+    let (mapping, _) = setup();
+    let mut sse = SseRestorer::with_event_limit(1000);
+    let mut out = Vec::new();
+    let line = "data: x\n".repeat(64);
+    for _ in 0..1000 {
+        sse.feed(&mapping, line.as_bytes(), &mut out);
+        assert!(sse.event.capacity() <= 4 * 1000 && sse.data.capacity() <= 4 * 1000);
+    }
+    sse.finish(&mapping, &mut out);
+    assert_eq!(out, line.repeat(1000).as_bytes());
+}
+
+#[test]
+fn held_text_goes_out_in_its_own_event_before_an_event_cut_short() {
+    let (mapping, ps) = setup();
+    let first = text_delta(0, &format!("then {}", &ps[1][..6]), "\n");
+    // The last event's data line is whole but its blank line never comes: SSE readers drop
+    // it, so the held text of the complete event before it must not be merged into it.
+    let cut = text_delta(0, " ok", "\n");
+    let cut = &cut[..cut.len() - 1];
+    let stream = format!("{first}{cut}");
+    for at in 0..stream.len() {
+        let (out, _) = run(&mapping, stream.as_bytes(), &[at]);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with(cut), "cut at {at}: {out}");
+        let events = parse(&out.as_bytes()[..out.len() - cut.len()]);
+        assert_eq!(
+            texts(&events),
+            [(0, format!("then {}", &ps[1][..6]))],
+            "cut at {at}"
+        );
+    }
+}
+
+#[test]
+fn held_text_goes_out_before_a_delta_that_cannot_be_decoded() {
+    let (mapping, ps) = setup();
+    let lone = event(
+        "content_block_delta",
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud83d!"}}"#,
+        "\n",
+    );
+    let stream = format!(
+        "{}{lone}{}",
+        text_delta(0, &format!("see {}", &ps[0][..6]), "\n"),
+        text_delta(0, " end", "\n")
+    );
+    let (out, sse) = run(&mapping, stream.as_bytes(), &[]);
+    let out = String::from_utf8(out).unwrap();
+    let held = out.find(&ps[0][..6]).unwrap();
+    let passed = out.find("\\ud83d!").unwrap();
+    assert!(held < passed, "{out}");
+    assert_eq!(sse.malformed(), 1);
+}
