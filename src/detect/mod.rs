@@ -58,6 +58,8 @@ use keyed::KeyInfo;
 pub use known::KnownValues;
 use scan::Sink;
 
+use crate::json::{decode_into, EscapeMap};
+
 /// A kind of identifier, as an index into its [`Detector`]'s label table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KindId(pub u16);
@@ -186,6 +188,19 @@ pub struct Detector {
 /// Percent-encoded text decodes at most this many times (`%253A` -> `%3A` -> `:`).
 const MAX_URL_DEPTH: u8 = 2;
 
+/// Text that still holds JSON escapes decodes at most this many times (`\\\"` -> `\"` -> `"`).
+const MAX_ESCAPE_DEPTH: u8 = 2;
+
+/// True when `b` holds a backslash followed by a byte that starts a JSON escape.
+fn has_json_escape(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', b).any(|i| {
+        matches!(
+            b.get(i + 1),
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u')
+        )
+    })
+}
+
 impl Detector {
     /// Compiles `config`: checks every label, compiles custom patterns once.
     pub fn new(config: &DetectorConfig) -> Result<Detector, DetectError> {
@@ -307,6 +322,7 @@ impl Detector {
         };
         self.collect(text, key, &mut sink);
         self.collect_encoded(text, key, 1, &mut sink);
+        self.collect_escaped(text, key, 1, &mut sink);
         let Sink { out, learned } = sink;
         // A value inside an allowlisted identifier was shown on purpose: do not learn it.
         let allowed: Vec<(usize, usize)> = if self.allowlist.is_empty() {
@@ -382,6 +398,40 @@ impl Detector {
                         sink.learned.push((es, ee, kind));
                     }
                 }
+            }
+        }
+    }
+
+    /// Scans `text` with its JSON escapes decoded, when it still holds some after the decode
+    /// its string had (JSON written into a string of a string: a Terraform plan's policy, a
+    /// log line's `{\"SecretAccessKey\":...}`, Python's `'line\nAKIA...'`), mapping matches
+    /// back: whoever reads it decoded sees `\n` as a line break and `\"` as a quote, so the
+    /// identifier after one, or a key in quotes, is there for them.
+    fn collect_escaped(&self, text: &str, key: Option<KeyInfo>, depth: u8, sink: &mut Sink<'_>) {
+        if depth > MAX_ESCAPE_DEPTH || !has_json_escape(text.as_bytes()) {
+            return;
+        }
+        let (mut decoded, mut map) = (String::new(), EscapeMap::default());
+        decode_into(text, &mut decoded, &mut map);
+        let mut inner = Vec::new();
+        let mut inner_sink = Sink {
+            out: &mut inner,
+            learned: Vec::new(),
+        };
+        self.collect(&decoded, key, &mut inner_sink);
+        self.collect_encoded(&decoded, key, 1, &mut inner_sink);
+        self.collect_escaped(&decoded, key, depth + 1, &mut inner_sink);
+        let Sink { learned, .. } = inner_sink;
+        let raw = |s: usize, e: usize| (map.start(s), map.end(e));
+        for f in inner {
+            let (start, end) = raw(f.start, f.end);
+            sink.push(start, end, f.kind);
+        }
+        for (s, e, kind) in learned {
+            let (start, end) = raw(s, e);
+            // Learn the value only when it was written without escapes.
+            if end - start == e - s {
+                sink.learned.push((start, end, kind));
             }
         }
     }

@@ -166,7 +166,7 @@ pub(crate) struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn push(&mut self, start: usize, end: usize, kind: KindId) {
+    pub(crate) fn push(&mut self, start: usize, end: usize, kind: KindId) {
         if start < end {
             self.out.push(Finding { start, end, kind });
         }
@@ -174,9 +174,9 @@ impl Sink<'_> {
 }
 
 impl Detector {
-    /// True when [`Detector::collect`] and the percent-decoding and custom-pattern passes
-    /// find nothing in `text` under `key`, decided without them: a text of at most 16 bytes
-    /// without a `%` or an anchor worth a matcher, under a key without a rule, and no pass
+    /// True when [`Detector::collect`] and the percent-decoding, escape-decoding and
+    /// custom-pattern passes find nothing in `text` under `key`, decided without them: a text
+    /// of at most 16 bytes without a `%`, a backslash or an anchor worth a matcher, under a key without a rule, and no pass
     /// that needs neither (bare accounts, custom patterns). Known values are the caller's
     /// to check. Most strings of a body (keys, names, states) are such texts: this answers
     /// for them in one vector step, cheaper than the memo.
@@ -190,11 +190,11 @@ impl Detector {
         let Some(block) = padded(b) else {
             return false;
         };
-        // The anchors and `%`s of the text, zero-padded (zero is neither).
-        let mut bits = block_bits(&block, |c| is_anchor(c) | (c == b'%'));
+        // The anchors, `%`s and backslashes of the text, zero-padded (zero is none of them).
+        let mut bits = block_bits(&block, |c| is_anchor(c) | (c == b'%') | (c == b'\\'));
         while bits != 0 {
             let p = bits.trailing_zeros() as usize;
-            if at(b, p) == b'%' || worth(b, p) {
+            if matches!(at(b, p), b'%' | b'\\') || worth(b, p) {
                 return false;
             }
             bits &= bits - 1;

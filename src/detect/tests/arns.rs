@@ -64,7 +64,8 @@ fn terminators_and_punctuation() {
         v!("(arn:aws:iam::123456789012:role/Admin)" => [ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/Admin"]),
         v!("arn:aws:iam::123456789012:role/a,b.c@d=e+f" => [ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/a,b.c@d=e+f"]),
         v!("arn:aws:s3:::bucket/key with space" => [ARN_S3: "arn:aws:s3:::bucket/key"]),
-        v!("arn:aws:s3:::my-bucket\\/logs" => [ARN_S3: "arn:aws:s3:::my-bucket"]),
+        // Read decoded, the escaped slash is a slash: one ARN, as a JSON reader sees it.
+        v!("arn:aws:s3:::my-bucket\\/logs" => [ARN_S3: "arn:aws:s3:::my-bucket\\/logs"]),
         v!("<arn:aws:sns:us-east-1:123456789012:t>" => [ARN_SNS: "arn:aws:sns:us-east-1:123456789012:t"]),
         v!("[\"arn:aws:sns:us-east-1:123456789012:a\",\"arn:aws:sns:us-east-1:123456789012:b\"]" =>
             [ARN_SNS: "arn:aws:sns:us-east-1:123456789012:a", ARN_SNS: "arn:aws:sns:us-east-1:123456789012:b"]),

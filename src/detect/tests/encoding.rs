@@ -21,6 +21,29 @@ fn percent_encoded() {
 }
 
 #[test]
+fn text_that_still_holds_json_escapes_is_read_decoded() {
+    // JSON written into a string of a string (a log line, a Terraform plan, Python's repr of
+    // a string): decoded once it still holds `\n`, `\t`, `\"`; whoever reads it decoded sees
+    // a line break before the identifier, or a key in quotes before the value.
+    check(&[
+        v!(r"out: 'line1\nAKIAJ7Q3ZR5T2XWLMN4P'" => [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P"]),
+        v!(r"cols\tAKIAJ7Q3ZR5T2XWLMN4P" => [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P"]),
+        v!(r"Resources:\narn:aws:iam::987654321098:role/Deployer" => [ARN_IAM_ROLE: "arn:aws:iam::987654321098:role/Deployer"]),
+        v!(r"a\n10.0.1.17" => [PRIVATE_IP: "10.0.1.17"]),
+        v!(r"x\ti-0b263919b6498b123" => [EC2: "i-0b263919b6498b123"]),
+        v!(r#"DEBUG creds={\"SecretAccessKey\":\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}"# => [SECRET_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]),
+        v!(r#"+ policy = "{\"Principal\":{\"AWS\":\"987654321098\"}}""# => [ACCOUNT: "987654321098"]),
+        v!(r#"INFO params={\"Bucket\":\"secret-bkt-name\"}"# => [BUCKET: "secret-bkt-name"]),
+        // Escaped twice (JSON in a string in a string).
+        v!(r#"{\\\"Bucket\\\":\\\"secret-bkt-name\\\"}"# => [BUCKET: "secret-bkt-name"]),
+        // An identifier spelled with escapes maps back to all of its raw text.
+        v!(r"see \u0069-0b263919b6498b123" => [EC2: r"\u0069-0b263919b6498b123"]),
+        // Paths, regexes and escaped prose hold nothing.
+        v!(r"C:\new\table\b.txt \d+\.\d+ caf\u00e9 \u0041WS" => []),
+    ]);
+}
+
+#[test]
 fn case_insensitive_prefixes_and_suffixes() {
     check(&[
         v!("I-0B263919B6498B123" => [EC2: "I-0B263919B6498B123"]),
