@@ -45,8 +45,21 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     }
     let mut p = a + 4;
     let field = |p: usize| run(b, p, |c| is_alnum(c) || c == b'-' || c == b'_' || c == b'.');
-    let partition = field(p);
-    if !eq_ic(b, p, b"aws") || at(b, p + partition) != b':' {
+    // Policies and templates write slots as a wildcard or a substitution; the ARN is there
+    // all the same, and its account and resource with it.
+    let slot = |p: usize| {
+        template_len(b, p).unwrap_or_else(|| {
+            run(b, p, |c| {
+                is_alnum(c) || matches!(c, b'-' | b'_' | b'.' | b'*' | b'?')
+            })
+        })
+    };
+    let partition = match template_len(b, p) {
+        Some(n) => n,
+        None if eq_ic(b, p, b"aws") => field(p),
+        None => return None,
+    };
+    if at(b, p + partition) != b':' {
         return None;
     }
     p += partition + 1;
@@ -56,13 +69,13 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         return None;
     }
     p += 1;
-    let region_len = field(p);
+    let region_len = slot(p);
     p += region_len;
     if at(b, p) != b':' {
         return None;
     }
     p += 1;
-    let account = (p, p + field(p));
+    let account = (p, p + slot(p));
     p = account.1;
     if at(b, p) != b':' {
         return None;
@@ -145,6 +158,20 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         kind: Some(kind),
         learned,
     })
+}
+
+/// The length of the substitution (`${AWS::Region}`, `${var.region}`) at `p`: `${`, at most
+/// 96 bytes without whitespace, quotes or braces, `}`.
+fn template_len(b: &[u8], p: usize) -> Option<usize> {
+    if slice(b, p, p + 2) != b"${" {
+        return None;
+    }
+    let body = b.get(p + 2..)?;
+    let n = body
+        .iter()
+        .take(96)
+        .position(|&c| c == b'}' || c <= b' ' || matches!(c, b'"' | b'\'' | b'{' | b'\\'))?;
+    (body.get(n) == Some(&b'}') && n > 0).then_some(n + 3)
 }
 
 fn inner_value(

@@ -56,6 +56,24 @@ fn every_partition() {
 }
 
 #[test]
+fn wildcards_and_substitutions_in_slots() {
+    // Policies and templates: the account and resource are there whatever the other slots say.
+    check(&[
+        v!(r#""Resource": "arn:aws:logs:*:987654321098:log-group:/app/prod:*""# => [ARN_LOGS: "arn:aws:logs:*:987654321098:log-group:/app/prod:*"]),
+        v!("arn:aws:ec2:*:987654321098:instance/*" => [ARN: "arn:aws:ec2:*:987654321098:instance/*"]),
+        v!("arn:aws:iam::*:role/SecretProjectRole" => [ARN_IAM_ROLE: "arn:aws:iam::*:role/SecretProjectRole"]),
+        v!("!Sub 'arn:${AWS::Partition}:iam::987654321098:role/DeployRole'" => [ARN_IAM_ROLE: "arn:${AWS::Partition}:iam::987654321098:role/DeployRole"]),
+        v!("arn:aws:logs:${AWS::Region}:987654321098:log-group:app" => [ARN_LOGS: "arn:aws:logs:${AWS::Region}:987654321098:log-group:app"]),
+        v!(r#"topic = "arn:aws:sns:${var.region}:987654321098:alerts-topic""# => [ARN_SNS: "arn:aws:sns:${var.region}:987654321098:alerts-topic"]),
+        v!("arn:${data.aws_partition.current.partition}:s3:::logs-bucket-x" => [ARN_S3: "arn:${data.aws_partition.current.partition}:s3:::logs-bucket-x"]),
+        // The account learned from one is masked where it stands alone.
+        v!("arn:aws:sns:*:987654321098:t and account 987654321098" => [ARN_SNS: "arn:aws:sns:*:987654321098:t", ACCOUNT: "987654321098"]),
+        // Not ARNs: no partition, an unclosed or spaced substitution.
+        v!("arn:foo:iam::987654321098:role/x arn:${ AWS }:iam::1:role/y arn:${x:iam::1:role/z" => []),
+    ]);
+}
+
+#[test]
 fn terminators_and_punctuation() {
     check(&[
         v!("\"arn:aws:iam::123456789012:role/Admin\"" => [ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/Admin"]),
