@@ -23,6 +23,14 @@ fn upper_alnum(c: u8) -> bool {
     c.is_ascii_uppercase() || c.is_ascii_digit()
 }
 
+/// What follows the first two bytes of an STS session token, whatever they are (its header's
+/// first bytes vary: `IQoJ`, `IgoJ`, `IwoJ`, `AgoJ`; `FQoD`, `FwoG`, `AQoD`): the markers
+/// trufflehog checks, `Jb3JpZ2luX2Vj` (`origin_ec`) and `YXdz` (`aws`), where they stand.
+const TOKEN_MARKERS: &[&[u8]] = &[b"oJb3JpZ2luX2Vj", b"oDYXdzE", b"oGZXIvYXdzE"];
+
+/// A token found by its marker alone must be this long (the catalog's 100 base64 bytes).
+const MARKED_TOKEN_MIN: usize = 100;
+
 /// True when `c` can be the second byte of a credential prefix below: most capitals in
 /// prose stop here.
 #[inline]
@@ -33,10 +41,17 @@ pub(crate) fn may_start(c: u8) -> bool {
     )
 }
 
+/// True when the bytes at `i` may start a session token found by its marker: the third byte
+/// of every marker is `o` (checked before leaving the search loop, see `scan::worth`).
+#[inline]
+pub(crate) fn may_start_marked(b: &[u8], i: usize) -> bool {
+    at(b, i + 2) == b'o'
+}
+
 /// The credential starting at `i` (an `A`, `I` or `F` not preceded by an alphanumeric).
 pub(crate) fn credential_at(b: &[u8], i: usize) -> Option<(usize, KindId)> {
     let head = slice(b, i, i + 4);
-    if head.len() < 4 || !head.get(1).is_some_and(|c| may_start(*c)) {
+    if head.len() < 4 {
         return None;
     }
     if let Some(prefix) = TOKEN_PREFIXES
@@ -45,6 +60,17 @@ pub(crate) fn credential_at(b: &[u8], i: usize) -> Option<(usize, KindId)> {
     {
         let n = run(b, i, |c| is_base64(c) || c == b'=' || c == b'%');
         return (n >= prefix.len() + 16).then_some((i + n, SESSION_TOKEN));
+    }
+    if is_base64(at(b, i + 1))
+        && TOKEN_MARKERS
+            .iter()
+            .any(|m| slice(b, i + 2, i + 2 + m.len()) == *m)
+    {
+        let n = run(b, i, |c| is_base64(c) || c == b'=' || c == b'%');
+        return (n >= MARKED_TOKEN_MIN).then_some((i + n, SESSION_TOKEN));
+    }
+    if !head.get(1).is_some_and(|c| may_start(*c)) {
+        return None;
     }
     if head == b"ABSK" {
         let n = run(b, i + 4, is_base64);
@@ -100,7 +126,14 @@ pub(crate) fn secrets_near(
         }
         let n = run(b, p, is_base64);
         let tok = slice(b, p, p + n);
-        let bounded = !is_base64(before(b, p)) && before(b, p) != b'=' && at(b, p + n) != b'=';
+        // After `=` only as a value (`secret=...`): `==` or a base64 byte before it means
+        // the tail of a longer, padded token.
+        let after_equals = before(b, p) == b'=';
+        let valued = after_equals && p >= 1 && {
+            let k = before(b, p - 1);
+            is_alnum(k) || k == b'_'
+        };
+        let bounded = !is_base64(before(b, p)) && (!after_equals || valued) && at(b, p + n) != b'=';
         let mixed = any(tok, |c| c.is_ascii_uppercase()) && any(tok, |c| c.is_ascii_lowercase());
         if n == 40 && bounded && mixed && !tok.iter().all(|c| is_hex(*c)) {
             out.push((p, p + n, SECRET_KEY));

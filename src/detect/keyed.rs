@@ -80,7 +80,11 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"clusterids", Suffix, HsmCluster),
             (b"keyids", Suffix, KmsKey),
         ],
-        b't' => &[(b"account", Suffix, Account), (b"bucket", Suffix, Bucket)],
+        b't' => &[
+            (b"account", Suffix, Account),
+            (b"bucket", Suffix, Bucket),
+            (b"awssecret", Exact, SecretKey),
+        ],
         b'r' => &[
             (b"accountnumber", Suffix, Account),
             (b"accountidentifier", Suffix, Account),
@@ -304,13 +308,28 @@ fn hyphen_form(b: &[u8], v: usize) -> bool {
 }
 
 /// The key or label right before a value starting at `v`: `"Key": `, `key=`, `--flag `,
-/// `account ID: `. Returns the normalized-to-be key bytes' span. `max_sep` bounds the
-/// separator run.
+/// `account ID: `, and as Markdown writes them, `**Account ID:** `, `| Account ID | `,
+/// ``account: ` ``, `Account ID - `. Returns the normalized-to-be key bytes' span. At most
+/// eight separator bytes.
 fn key_before(b: &[u8], v: usize) -> Option<(usize, usize)> {
     let sep = |c: u8| {
         matches!(
             c,
-            b' ' | b'\t' | b':' | b'=' | b'"' | b'\'' | b'#' | b'(' | b'[' | b',' | b'>' | b'{'
+            b' ' | b'\t'
+                | b':'
+                | b'='
+                | b'"'
+                | b'\''
+                | b'#'
+                | b'('
+                | b'['
+                | b','
+                | b'>'
+                | b'{'
+                | b'*'
+                | b'`'
+                | b'|'
+                | b'-'
         )
     };
     let key_end = run_back(b, v, 8, sep);

@@ -113,7 +113,7 @@ fn worth(b: &[u8], p: usize) -> bool {
         EQUALS => keyed::may_follow_key(b, p),
         SLASH => matches!(prev, b's' | b'S' | b'e' | b'E'),
         UNDERSCORE => prev.is_ascii_digit(),
-        _ => !is_alnum(prev) && creds::may_start(next),
+        _ => !is_alnum(prev) && (creds::may_start(next) || creds::may_start_marked(b, p)),
     }
 }
 

@@ -53,6 +53,11 @@ fn labels_in_prose_config_and_cli() {
         v!("--aws-account-ids 111122223333" => [ACCOUNT: "111122223333"]),
         v!("--account-id 111122223333" => [ACCOUNT: "111122223333"]),
         v!("--expected-bucket-owner 111122223333" => [ACCOUNT: "111122223333"]),
+        // As Markdown writes labels: tables, bold, code, a dash.
+        v!("| Account ID | 987654321098 |" => [ACCOUNT: "987654321098"]),
+        v!("**Account ID:** 987654321098" => [ACCOUNT: "987654321098"]),
+        v!("account: `987654321098`" => [ACCOUNT: "987654321098"]),
+        v!("Account ID - 987654321098" => [ACCOUNT: "987654321098"]),
     ]);
 }
 

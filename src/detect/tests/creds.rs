@@ -55,6 +55,13 @@ fn secret_keys_by_context() {
         v!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AKIAIOSFODNN7EXAMPLE" =>
             [SECRET_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ACCESS_KEY: "AKIAIOSFODNN7EXAMPLE"]),
         v!("\"SecretAccessKey\": \"9drTJvcXLB89EXAMPLELB8923FB892xMFI\"" => [SECRET_KEY: "9drTJvcXLB89EXAMPLELB8923FB892xMFI"]),
+        // Near an access key, as the value of any `key=`; not the tail of a padded token.
+        v!("AKIAJ7Q3ZR5T2XWLMN4P secret=Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12" =>
+            [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P", SECRET_KEY: "Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12"]),
+        v!("ID=AKIAJ7Q3ZR5T2XWLMN4P\nSECRET=Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12" =>
+            [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P", SECRET_KEY: "Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12"]),
+        v!("AKIAJ7Q3ZR5T2XWLMN4P blob==Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12" => [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P"]),
+        v!(key = "aws_secret", "Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12" => [SECRET_KEY: "Zx9+Qm3k/PL0aBcDeFgHiJkLmNoPqRsTuVwXyZ12"]),
         v!("\"AccessKeyId\": \"ASIAJEXAMPLEXEG2JICEA\"" => [ACCESS_KEY: "ASIAJEXAMPLEXEG2JICEA"]),
         v!("aws_access_key_id = AKIAEXAMPLE123456789X" => [ACCESS_KEY: "AKIAEXAMPLE123456789X"]),
         v!(key = "AccessKeyId", "ASIAJEXAMPLEXEG2JICEA" => [ACCESS_KEY: "ASIAJEXAMPLEXEG2JICEA"]),
@@ -85,6 +92,12 @@ fn session_tokens() {
         v!("X-Amz-Security-Token=SomeOtherTokenShape1234567890%2Babc%3D&X-Amz-Date=1" => [SESSION_TOKEN: "SomeOtherTokenShape1234567890%2Babc%3D"]),
         v!("IQoJb3JpZ2luX2Vj" => []),
         v!("\"SessionToken\": \"short\"" => []),
+        // Other header bytes before the markers trufflehog checks: long enough, a token.
+        v!("IgoJb3JpZ2luX2VjEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj==" => [SESSION_TOKEN: "IgoJb3JpZ2luX2VjEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj=="]),
+        v!("\"Token\" : \"AgoJb3JpZ2luX2VjEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj==\"" => [SESSION_TOKEN: "AgoJb3JpZ2luX2VjEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj=="]),
+        v!("token FQoDYXdzEEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj==." => [SESSION_TOKEN: "FQoDYXdzEEOzaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJjZGVmZ2hpamsaXJlY3Rvcnk9dGVzdDEyMzQ1Njc4OTAxMjM0NTY3ODkwYWJj=="]),
+        v!("IgoJb3JpZ2luX2VjEOzAAAAAAAAAAAAAAA" => []),
+        v!("From one Afoot Ironclad Frog" => []),
     ]);
 }
 
