@@ -68,9 +68,20 @@ pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> 
         .rev()
         .take_while(|c| is_v6(**c))
         .count();
-    let start = i - left;
+    let mut start = i - left;
+    if is_alnum(before(b, start)) {
+        // A label glued to the address by a colon (`ip6:2600:1f18::/64`, `addr:fe80::1`):
+        // the run back took the label's last hex letters and its colon; the address starts
+        // after that colon.
+        let colon = slice(b, start, i).iter().position(|c| *c == b':')?;
+        start += colon + 1;
+        if at(b, start) == b':' {
+            return None;
+        }
+    }
     let prev = before(b, start);
-    if is_alnum(prev) || matches!(prev, b'.' | b'_' | b'-' | b'/') {
+    let label_colon = prev == b':' && is_alnum(before(b, start - 1));
+    if (is_alnum(prev) || matches!(prev, b'.' | b'_' | b'-' | b'/')) && !label_colon {
         return None;
     }
     // The longest IPv6 text is 45 bytes; looking further would make runs of colons quadratic.

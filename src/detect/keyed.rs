@@ -76,6 +76,8 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"ownerids", Suffix, Account),
             (b"registryids", Suffix, Account),
             (b"aws", Exact, Account),
+            // `describe-images --owners`, Terraform's `owners = [...]` (numbers only).
+            (b"owners", Exact, Account),
             (b"buckets", Suffix, Bucket),
             (b"clusterids", Suffix, HsmCluster),
             (b"keyids", Suffix, KmsKey),
@@ -401,6 +403,7 @@ fn may_be_rule_key(key: &[u8]) -> bool {
             | [b'm', b'e']
             | [b'e', b'y']
             | [b'e', b'n']
+            | [b'r', b's']
     )
 }
 

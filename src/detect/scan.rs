@@ -481,6 +481,13 @@ impl Detector {
                 sink.learned.push((s + 1, end, kind));
                 return self.take(sink, s + 1, end, kind);
             }
+        } else if word.eq_ignore_ascii_case(b"awslogs") {
+            // The prefix AWS services write logs under (CloudTrail, ELB, VPC flow logs):
+            // `AWSLogs/<account>/...`.
+            let v = s + 1;
+            if keyed::account_at(b, v) == Some(v + 12) && at(b, v + 12) == b'/' {
+                return self.take_all(sink, vec![(v, v + 12, ACCOUNT)]);
+            }
         } else if word.eq_ignore_ascii_case(b"restapis") {
             let n = run(b, s + 1, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
             if n == 10 && !is_alnum(at(b, s + 11)) {

@@ -53,6 +53,11 @@ fn labels_in_prose_config_and_cli() {
         v!("--aws-account-ids 111122223333" => [ACCOUNT: "111122223333"]),
         v!("--account-id 111122223333" => [ACCOUNT: "111122223333"]),
         v!("--expected-bucket-owner 111122223333" => [ACCOUNT: "111122223333"]),
+        v!("aws ec2 describe-images --owners 987654321098 amazon" => [ACCOUNT: "987654321098"]),
+        v!("s3://trail-bucket/AWSLogs/987654321098/CloudTrail/us-east-1/2024/" => [S3_URI: "s3://trail-bucket/AWSLogs/987654321098/CloudTrail/us-east-1/2024/"]),
+        v!("prefix AWSLogs/987654321098/CloudTrail then 987654321098 again" => [ACCOUNT: "987654321098", ACCOUNT: "987654321098"]),
+        v!("{\"Key\": \"AWSLogs/987654321098/elasticloadbalancing/x\"}" => [ACCOUNT: "987654321098"]),
+        v!("owners = [\"987654321098\", \"amazon\"]" => [ACCOUNT: "987654321098"]),
         // As Markdown writes labels: tables, bold, code, a dash.
         v!("| Account ID | 987654321098 |" => [ACCOUNT: "987654321098"]),
         v!("**Account ID:** 987654321098" => [ACCOUNT: "987654321098"]),
