@@ -41,11 +41,12 @@ pub(crate) fn may_start(c: u8) -> bool {
     )
 }
 
-/// True when the bytes at `i` may start a session token found by its marker: the third byte
-/// of every marker is `o` (checked before leaving the search loop, see `scan::worth`).
+/// True when the bytes at `i` may start a session token found by its marker: every marker
+/// starts `oJ`, `oD` or `oG` (checked before leaving the search loop, see `scan::worth`,
+/// where capitals starting words are many: `From`, `For`, `If`).
 #[inline]
 pub(crate) fn may_start_marked(b: &[u8], i: usize) -> bool {
-    at(b, i + 2) == b'o'
+    at(b, i + 2) == b'o' && matches!(at(b, i + 3), b'J' | b'D' | b'G')
 }
 
 /// The credential starting at `i` (an `A`, `I` or `F` not preceded by an alphanumeric).

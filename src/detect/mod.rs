@@ -193,7 +193,13 @@ const MAX_ESCAPE_DEPTH: u8 = 2;
 
 /// True when `b` holds a backslash followed by a byte that starts a JSON escape.
 fn has_json_escape(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'\\', b).any(|i| {
+    // Most texts have no backslash: a short one is looked at without a searcher's setup.
+    let any = if b.len() < scan::SHORT {
+        b.contains(&b'\\')
+    } else {
+        memchr::memchr(b'\\', b).is_some()
+    };
+    any && memchr::memchr_iter(b'\\', b).any(|i| {
         matches!(
             b.get(i + 1),
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u')
