@@ -234,6 +234,8 @@ fn a_json_document_sent_as_text_is_masked_as_json() {
     for text in [
         "[see i-0123456789abcdef0] and more",
         "{\"a\":1}\n{\"b\":\"i-0123456789abcdef0\"}",
+        // Escapes a JSON reader of each line decodes are seen through as well.
+        "{\"a\":1}\n{\"b\":\"\\u0069-0123456789abcdef0\"}",
     ] {
         let m = real.mask(text.as_bytes(), BodyFormat::Text).unwrap();
         let out = String::from_utf8(m.body.unwrap()).unwrap();
