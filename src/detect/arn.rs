@@ -82,10 +82,17 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     }
     p += 1;
     let res_start = p;
-    let len = b
-        .get(p..)
-        .map_or(0, |s| s.iter().take_while(|c| !ends_resource(**c)).count());
-    let mut end = p + len;
+    let mut end = p;
+    loop {
+        end += b
+            .get(end..)
+            .map_or(0, |s| s.iter().take_while(|c| !ends_resource(**c)).count());
+        // A substitution inside the resource (`arn:aws:s3:::${var.bucket}/*`) is part of it.
+        match (at(b, end), template_len(b, end.saturating_sub(1))) {
+            (b'{', Some(n)) if end > res_start => end = end - 1 + n,
+            _ => break,
+        }
+    }
     // A parenthesis closes the resource only if the resource did not open one.
     if let Some(close) = slice(b, p, end).iter().position(|c| *c == b')') {
         if !slice(b, p, p + close).contains(&b'(') {
@@ -103,7 +110,19 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         return None;
     }
     let acct = slice(b, account.0, account.1);
-    if acct.eq_ignore_ascii_case(b"aws") {
+    let res = slice(b, res_start, end);
+    let concrete_account = acct.len() == 12 && all(acct, |c| c.is_ascii_digit());
+    let svc_raw = slice(b, service.0, service.1);
+    let s3 = svc_raw.len() >= 2
+        && svc_raw
+            .get(..2)
+            .is_some_and(|h| h.eq_ignore_ascii_case(b"s3"));
+    if acct.eq_ignore_ascii_case(b"aws")
+        || (!concrete_account && only_wildcards(res, !s3))
+        || (acct.is_empty() && public_resource(svc_raw, res))
+    {
+        // AWS-owned, or a pattern that names nothing of anyone's (`arn:aws:iam::*:role/*`):
+        // skipped, never masked.
         return Some(Arn {
             end,
             kind: None,
@@ -121,7 +140,6 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         }
         None => b"",
     };
-    let res = slice(b, res_start, end);
     let starts = |s: &[u8]| {
         res.len() >= s.len()
             && res
@@ -149,7 +167,7 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         _ => ARN,
     };
     let mut learned = [None, None];
-    if acct.len() == 12 && all(acct, |c| c.is_ascii_digit()) {
+    if concrete_account {
         learned[0] = Some((account.0, account.1, ACCOUNT));
     }
     learned[1] = inner_value(b, svc, res_start, end, region_len == 0 && acct.is_empty());
@@ -158,6 +176,43 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         kind: Some(kind),
         learned,
     })
+}
+
+/// True when a resource names nothing but wildcards and substitutions, after a resource type
+/// when `typed` (`*`, `role/*`, `key/*`, `log-group:*`, `root`).
+fn only_wildcards(res: &[u8], typed: bool) -> bool {
+    let mut rest = Vec::with_capacity(res.len());
+    let mut i = 0;
+    while i < res.len() {
+        match template_len(res, i) {
+            Some(n) => {
+                rest.push(b'*');
+                i += n;
+            }
+            None => {
+                rest.push(at(res, i));
+                i += 1;
+            }
+        }
+    }
+    rest.split(|c| matches!(c, b'/' | b':'))
+        .enumerate()
+        .all(|(k, seg)| {
+            all(seg, |c| c == b'*' || c == b'?')
+                || (typed && k == 0 && all(seg, |c| c.is_ascii_lowercase() || c == b'-'))
+        })
+}
+
+/// Public resources AWS owns, written without an account: Bedrock's foundation models, Step
+/// Functions' service integrations, the public SSM parameters.
+fn public_resource(svc: &[u8], res: &[u8]) -> bool {
+    let starts = |s: &[u8]| {
+        res.get(..s.len())
+            .is_some_and(|r| r.eq_ignore_ascii_case(s))
+    };
+    (svc.eq_ignore_ascii_case(b"bedrock") && starts(b"foundation-model/"))
+        || svc.eq_ignore_ascii_case(b"states")
+        || (svc.eq_ignore_ascii_case(b"ssm") && starts(b"parameter/aws/service/"))
 }
 
 /// The length of the substitution (`${AWS::Region}`, `${var.region}`) at `p`: `${`, at most

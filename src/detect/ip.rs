@@ -50,8 +50,26 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
     }
     let reserved = a == 0 || a == 127 || (a == 169 && b1 == 254) || a >= 224;
     // `1.2.3.4`-like strings are versions far more often than addresses.
-    let versionish = octets.iter().all(|o| *o < 10) || version_context || preceded_by_version(b, d);
+    let versionish = octets.iter().all(|o| *o < 10)
+        || version_context
+        || preceded_by_version(b, d)
+        || glued_to_a_name(b, d);
     (!reserved && !versionish).then_some((p, PUBLIC_IP))
+}
+
+/// A public-looking dotted quad written as a product's version: glued to its name
+/// (`Chrome/124.0.0.0`, `linux-2.6.35.4`, `jdk-17.0.10.7`) or pinned (`Django==4.2.11.1`).
+/// An address in a URL (`http://54.239.28.85/`) or after a label (`ip=`, `host: `) is not
+/// glued to a name this way. (After a letter, as in `v4.2.77.13`, no address is read.)
+fn glued_to_a_name(b: &[u8], d: usize) -> bool {
+    let Some(p) = d.checked_sub(1) else {
+        return false;
+    };
+    match before(b, d) {
+        b'/' | b'-' | b'_' => is_alnum(before(b, p)),
+        b'=' => matches!(before(b, p), b'=' | b'~' | b'>' | b'<' | b'!'),
+        _ => false,
+    }
 }
 
 fn preceded_by_version(b: &[u8], d: usize) -> bool {
@@ -60,6 +78,25 @@ fn preceded_by_version(b: &[u8], d: usize) -> bool {
 }
 
 /// The IPv6 address around the `:` at `i`: its start, end and kind.
+/// Code and byte strings that parse as IPv6 but are not written as addresses: compressed
+/// forms of one or two groups (`c::B0`, `arr[10::2]`, passwd's `100:102::`, Rust's `F32::`)
+/// and eight groups of two hex digits (EUI-64, certificate serials, `keyid:5E:2F:...`).
+/// An address written compressed names at least three groups (`2600:1f18::1`), or is
+/// link-local (`fe80::1`) or ends in IPv4 (`::ffff:10.0.0.1`).
+fn address_shaped(s: &[u8], compressed: bool) -> bool {
+    let groups = || {
+        s.split(|c| *c == b':')
+            .filter(|g| !g.is_empty() && !g.contains(&b'.'))
+    };
+    if compressed {
+        let dotted = s.contains(&b'.');
+        let lead = s.split(|c| *c == b':').next().unwrap_or_default();
+        dotted || groups().count() >= 3 || lead.eq_ignore_ascii_case(b"fe80")
+    } else {
+        !groups().all(|g| g.len() == 2)
+    }
+}
+
 pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> {
     let is_v6 = |c: u8| is_hex(c) || c == b':';
     let lo = i.saturating_sub(40);
@@ -103,6 +140,7 @@ pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> 
     if !(compressed || colons == 7)
         || !any(s, |c| c.is_ascii_digit())
         || s.iter().filter(|c| is_hex(**c)).count() < 3
+        || !address_shaped(s, compressed)
     {
         return None;
     }

@@ -3,7 +3,7 @@
 //! `account 1234...` before the value.
 
 use super::bytes::{
-    all, at, before, eq_ic, is_alnum, is_base64, normalize_key, run, run_back, slice,
+    all, any, at, before, eq_ic, is_alnum, is_base64, normalize_key, run, run_back, slice,
 };
 use super::ids::uuid_end;
 use super::kinds::*;
@@ -490,6 +490,19 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
+    // Code names things `bucket` too (`bucket: usize`, `let bucket = byte / 64`): unquoted,
+    // and not after a CLI flag, a bucket is taken only when it looks like one: real names
+    // are unique worldwide and nearly all hold a hyphen, a dot or a digit. (A word taken
+    // here would be learned, and masked everywhere in the body.)
+    if rule == Rule::Bucket
+        && !quoted
+        && at(b, ks) != b'-'
+        && !any(slice(b, v, end), |c| {
+            matches!(c, b'-' | b'.') || c.is_ascii_digit()
+        })
+    {
+        return None;
+    }
     found.push((v, end, kind));
     Some(end)
 }

@@ -555,6 +555,13 @@ fn an_account_written_as_a_number_is_masked_as_a_string() {
     // Learned from `AccountId`: the same digits under another key are the same account.
     assert_eq!(input["Count"], placeholder_of(&m, "123456789012"));
     assert_eq!(input["Limit"], json!(-123456789012i64));
+    // Keys that name an application's own users and owners keep their numbers.
+    let own = r#"{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1",
+        "name":"n","input":{"userId":123456789,"owner":987654321,"UserId":123456789012}}]}]}"#;
+    assert_eq!(
+        real().mask(own.as_bytes(), BodyFormat::Json).unwrap().body,
+        None
+    );
     assert_eq!(input["Size"], json!(1234567890.5));
     assert_eq!(v["max_tokens"], json!(1024));
     // One level in: the quotes the number gets are escaped once.

@@ -68,6 +68,16 @@ fn wildcards_and_substitutions_in_slots() {
         v!("arn:${data.aws_partition.current.partition}:s3:::logs-bucket-x" => [ARN_S3: "arn:${data.aws_partition.current.partition}:s3:::logs-bucket-x"]),
         // The account learned from one is masked where it stands alone.
         v!("arn:aws:sns:*:987654321098:t and account 987654321098" => [ARN_SNS: "arn:aws:sns:*:987654321098:t", ACCOUNT: "987654321098"]),
+        // Patterns that name nothing of anyone's, and public AWS resources: left alone.
+        v!("arn:aws:sns:*:*:* arn:aws:kms:*:*:key/* arn:aws:iam::*:role/* arn:aws:logs:*:*:log-group:*" => []),
+        v!("arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root" => []),
+        v!(r#""arn:aws:s3:::${var.bucket}/*""# => []),
+        v!("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0" => []),
+        v!("arn:aws:states:::lambda:invoke arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" => []),
+        // A bucket, a path or a name is something: masked, substitutions and all.
+        v!("arn:aws:s3:::logs/*" => [ARN_S3: "arn:aws:s3:::logs/*"]),
+        v!("arn:aws:s3:::${var.bucket}/private/${var.user}" => [ARN_S3: "arn:aws:s3:::${var.bucket}/private/${var.user}"]),
+        v!("arn:aws:bedrock:us-east-1:987654321098:provisioned-model/abc" => [ARN: "arn:aws:bedrock:us-east-1:987654321098:provisioned-model/abc"]),
         // Not ARNs: no partition, an unclosed or spaced substitution.
         v!("arn:foo:iam::987654321098:role/x arn:${ AWS }:iam::1:role/y arn:${x:iam::1:role/z" => []),
     ]);
@@ -88,7 +98,8 @@ fn terminators_and_punctuation() {
         v!("[\"arn:aws:sns:us-east-1:123456789012:a\",\"arn:aws:sns:us-east-1:123456789012:b\"]" =>
             [ARN_SNS: "arn:aws:sns:us-east-1:123456789012:a", ARN_SNS: "arn:aws:sns:us-east-1:123456789012:b"]),
         v!("arn:aws:logs:us-east-1:123456789012:log-group:*" => [ARN_LOGS: "arn:aws:logs:us-east-1:123456789012:log-group:*"]),
-        v!("arn:aws:s3:::*" => [ARN_S3: "arn:aws:s3:::*"]),
+        // Every bucket: a pattern that names none (see wildcards_and_substitutions_in_slots).
+        v!("arn:aws:s3:::*" => []),
         v!("?a=arn:aws:sns:us-east-1:123456789012:t&b=1" => [ARN_SNS: "arn:aws:sns:us-east-1:123456789012:t"]),
     ]);
 }

@@ -25,6 +25,14 @@ fn buckets() {
         v!("\"Bucket\": \"-abc\"" => []),
         // Never guessed from words (pitfall 8).
         v!("blogs and catalogs and my-logs-bucket" => []),
+        // Code that names things `bucket`: unquoted plain words are not buckets...
+        v!("fn bucket_range(&self, bucket: usize) -> Range<usize>" => []),
+        v!("let bucket = byte / 64;" => []),
+        v!("hash->buckets = buckets;" => []),
+        // ...but names that look like one, quoted values and CLI flags are.
+        v!("bucket: my-logs-2024" => [BUCKET: "my-logs-2024"]),
+        v!("bucket = \"mybucket\"" => [BUCKET: "mybucket"]),
+        v!("--bucket mybucket" => [BUCKET: "mybucket"]),
         v!("the bucket is full" => []),
         // Learned in context, masked bare.
         v!("s3://data-lake-raw/x then data-lake-raw again, not data-lake-raw-2" =>

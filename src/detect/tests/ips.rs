@@ -29,6 +29,12 @@ fn not_ipv4() {
         v!("1.2.3.4" => []),
         v!("v2.11.0.1" => []),
         v!("version 4.5.63.2" => []),
+        // Versions glued to their product's name, or pinned.
+        v!("Mozilla/5.0 Chrome/124.0.0.0 Safari/537.36" => []),
+        v!("linux-2.6.35.4/arch jdk-17.0.10.7 Django==4.2.11.1 pkg>=3.21.12.1" => []),
+        // Addresses in URLs and after labels stay addresses.
+        v!("http://54.239.28.85/ ip=52.52.41.150 host-a 34.253.223.13" =>
+            [PUBLIC_IP: "54.239.28.85", PUBLIC_IP: "52.52.41.150", PUBLIC_IP: "34.253.223.13"]),
         v!("1.2.3.4.5" => []),
         v!("10.0.1.17.5" => []),
         v!("256.1.1.1" => []),
@@ -60,6 +66,7 @@ fn ipv6() {
         v!("addr:2600:1f18:4a3:6902::1" => [IPV6: "2600:1f18:4a3:6902::1"]),
         v!("X-Forwarded-For:2600:1f18:4a3:6902::7" => [IPV6: "2600:1f18:4a3:6902::7"]),
         v!("inet6:fe80::1ff:fe23:4567:890a" => [IPV6: "fe80::1ff:fe23:4567:890a"]),
+        v!("fe80::1 and 2001:db8:0:0:1:0:0:1" => [IPV6: "fe80::1", IPV6: "2001:db8:0:0:1:0:0:1"]),
     ]);
 }
 
@@ -75,6 +82,12 @@ fn not_ipv6() {
         v!("ec2:DescribeInstances" => []),
         v!("std::vector" => []),
         v!("cache:dead::beef at12:30:45 ab:cd::ef" => []),
+        // Code and byte strings that parse as addresses but are not written as one.
+        v!("messagebus:x:100:102::/nonexistent alice:x:1000:1000::/home/alice" => []),
+        v!("c::B0 => c::B50, bf16::E, F32::<BE>, arr[10::2], data[::100], nums[1000::2]" => []),
+        v!("serial:AF:A2:8B:B9:33:AD:DA:AC keyid:5E:2F:11:22:33:44:55:66" => []),
+        v!("ieee_address: 00:12:4b:00:1c:a1:b2:c3, wwpn 20:00:00:25:b5:00:00:0f" => []),
+        v!("http://%5B::1]/" => []),
         v!("dead::beef" => []),
         v!("00:1a:2b:3c:4d:5e" => []),
         v!("2001:db8:1:2:3:4:5" => []),
