@@ -1,4 +1,4 @@
-//! Names of the filter's counters. WasmX prefixes them with `pw.<filter name>.`; Kong 3.9+
+//! Names of the filter's counters. WasmX prefixes them with `pw:<filter name>:`; Kong 3.9+
 //! exposes them to Prometheus.
 //!
 //! ```

@@ -1,6 +1,6 @@
 //! A wasmtime proxy-wasm host that runs a filter `.wasm` the way Kong's WasmX engine (ngx_wasm_module,
 //! Kong 3.4 to 3.10) does, so tests exercise the real artifact under the real engine's rules
-//! (`shared/WASMX.md` §7.1): the phase matrix with its exact traps, body setter and getter quirks, dispatch
+//! (`WASMX.md` §7.1, the engine notes kept beside the repository: see docs/WASM-HOST.md): the phase matrix with its exact traps, body setter and getter quirks, dispatch
 //! semantics, the request body delivered once whole, per-chunk response bodies with the Content-Length
 //! end-of-stream rule, one Pause-buffering window, shared data with WasmX's CAS rule, local responses with the
 //! appended newline, NYI functions that trap, and one instance per worker recycled after a trap.
