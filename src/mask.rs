@@ -453,7 +453,9 @@ impl<'m, S: Scan> Issuer<'m, S> {
         // An account written as a number only where the key says so (`AccountId`,
         // `OwnerId`), or one the body names elsewhere: `userId` or `owner` numbers are an
         // application's own far more often. Other keys give no context to a number.
-        let key = site.key.filter(|k| names_an_account(k));
+        let key = site
+            .key
+            .filter(|k| crate::detect::number_key_names_an_account(k));
         self.scanner
             .scan_known(site.text, key, &mut self.known, &mut self.findings);
         // Whatever was found, the number is one value: it is replaced whole.
@@ -547,17 +549,6 @@ impl<'m, S: Scan> Issuer<'m, S> {
             seen_placeholders,
         }
     }
-}
-
-/// True for a key that names an account, or its owner's: the keys under which a JSON number
-/// is read as an account ID.
-fn names_an_account(key: &str) -> bool {
-    let folded: String = key
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    folded.contains("account") || folded.ends_with("ownerid") || folded.ends_with("ownerids")
 }
 
 fn key_of<'a>(site: &Site<'a>) -> Option<&'a str> {

@@ -10,6 +10,7 @@ use super::KindId;
 
 /// What the ARN at some position is.
 pub(crate) struct Arn {
+    /// Where the scan resumes: the ARN's end, or for one skipped, its resource's start.
     pub end: usize,
     /// `None` for AWS-owned ARNs (account slot `aws`): skipped, never masked.
     pub kind: Option<KindId>,
@@ -122,9 +123,10 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
         || (acct.is_empty() && public_resource(svc_raw, res))
     {
         // AWS-owned, or a pattern that names nothing of anyone's (`arn:aws:iam::*:role/*`):
-        // skipped, never masked.
+        // skipped, never masked. The scan resumes at its resource, so what a list glues to
+        // it (`...:lambda:invoke,arn:aws:lambda:...`) is still read.
         return Some(Arn {
-            end,
+            end: res_start,
             kind: None,
             learned: [None, None],
         });
@@ -195,11 +197,16 @@ fn only_wildcards(res: &[u8], typed: bool) -> bool {
             }
         }
     }
+    let segments = rest.split(|c| matches!(c, b'/' | b':')).count();
     rest.split(|c| matches!(c, b'/' | b':'))
         .enumerate()
         .all(|(k, seg)| {
-            all(seg, |c| c == b'*' || c == b'?')
-                || (typed && k == 0 && all(seg, |c| c.is_ascii_lowercase() || c == b'-'))
+            // A lone segment is a name (`payments-queue`), unless it is `root`.
+            let type_word = typed
+                && k == 0
+                && (segments > 1 || seg == b"root")
+                && all(seg, |c| c.is_ascii_lowercase() || c == b'-');
+            all(seg, |c| c == b'*' || c == b'?') || type_word
         })
 }
 

@@ -5,7 +5,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::bytes::{any, at, before, eq_ic, is_alnum, is_hex, run, slice};
+use super::bytes::{any, at, before, eq_ic, is_alnum, is_hex, run, run_back, slice};
 use super::kinds::{IPV6, PRIVATE_IP, PUBLIC_IP};
 use super::KindId;
 
@@ -58,18 +58,26 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
 }
 
 /// A public-looking dotted quad written as a product's version: glued to its name
-/// (`Chrome/124.0.0.0`, `linux-2.6.35.4`, `jdk-17.0.10.7`) or pinned (`Django==4.2.11.1`).
-/// An address in a URL (`http://54.239.28.85/`) or after a label (`ip=`, `host: `) is not
-/// glued to a name this way. (After a letter, as in `v4.2.77.13`, no address is read.)
+/// (`Chrome/124.0.0.0`, `linux-2.6.35.4`, `jdk-17.0.10.7`) or pinned (`Django==4.2.11.1`,
+/// `pkg>=3.21.12.1`). The name is a word that starts with a letter and is no part of a host,
+/// a path or a dotted name: `ipinfo.io/54.239.28.85`, `/api/hosts/52.1.2.3` and Wireshark's
+/// `ip.addr==54.239.28.85` hold addresses. (After a letter, as in `v4.2.77.13`, no address is
+/// read at all.)
 fn glued_to_a_name(b: &[u8], d: usize) -> bool {
-    let Some(p) = d.checked_sub(1) else {
+    let op = match before(b, d) {
+        b'/' | b'-' | b'_' => d.checked_sub(1),
+        b'=' if matches!(before(b, d.saturating_sub(1)), b'=' | b'~' | b'>' | b'<') => {
+            d.checked_sub(2)
+        }
+        _ => None,
+    };
+    let Some(op) = op else {
         return false;
     };
-    match before(b, d) {
-        b'/' | b'-' | b'_' => is_alnum(before(b, p)),
-        b'=' => matches!(before(b, p), b'=' | b'~' | b'>' | b'<' | b'!'),
-        _ => false,
-    }
+    let ws = run_back(b, op, 40, |c| is_alnum(c) || c == b'-' || c == b'_');
+    ws < op
+        && at(b, ws).is_ascii_alphabetic()
+        && !matches!(before(b, ws), b'.' | b'/' | b':' | b'@' | b'=')
 }
 
 fn preceded_by_version(b: &[u8], d: usize) -> bool {
@@ -77,13 +85,13 @@ fn preceded_by_version(b: &[u8], d: usize) -> bool {
     (lo..d).any(|i| eq_ic(b, i, b"version"))
 }
 
-/// The IPv6 address around the `:` at `i`: its start, end and kind.
 /// Code and byte strings that parse as IPv6 but are not written as addresses: compressed
 /// forms of one or two groups (`c::B0`, `arr[10::2]`, passwd's `100:102::`, Rust's `F32::`)
 /// and eight groups of two hex digits (EUI-64, certificate serials, `keyid:5E:2F:...`).
-/// An address written compressed names at least three groups (`2600:1f18::1`), or is
-/// link-local (`fe80::1`) or ends in IPv4 (`::ffff:10.0.0.1`).
-fn address_shaped(s: &[u8], compressed: bool) -> bool {
+/// An address written compressed names at least three groups (`2600:1f18::1`), or is a
+/// prefix (`2600:1f18::/32`, `cidr`), link-local (`fe80::1`) or ends in IPv4
+/// (`::ffff:10.0.0.1`).
+fn address_shaped(s: &[u8], compressed: bool, cidr: bool) -> bool {
     let groups = || {
         s.split(|c| *c == b':')
             .filter(|g| !g.is_empty() && !g.contains(&b'.'))
@@ -91,12 +99,14 @@ fn address_shaped(s: &[u8], compressed: bool) -> bool {
     if compressed {
         let dotted = s.contains(&b'.');
         let lead = s.split(|c| *c == b':').next().unwrap_or_default();
-        dotted || groups().count() >= 3 || lead.eq_ignore_ascii_case(b"fe80")
+        let named = groups().count();
+        dotted || named >= 3 || (cidr && named == 2) || lead.eq_ignore_ascii_case(b"fe80")
     } else {
         !groups().all(|g| g.len() == 2)
     }
 }
 
+/// The IPv6 address around the `:` at `i`: its start, end and kind.
 pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> {
     let is_v6 = |c: u8| is_hex(c) || c == b':';
     let lo = i.saturating_sub(40);
@@ -107,7 +117,7 @@ pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> 
         .count();
     let mut start = i - left;
     if is_alnum(before(b, start)) {
-        // A label glued to the address by a colon (`ip6:2600:1f18::/64`, `addr:fe80::1`):
+        // A label glued to the address by a colon (`ip6:2600:1f18::/32`, `addr:fe80::1`):
         // the run back took the label's last hex letters and its colon; the address starts
         // after that colon.
         let colon = slice(b, start, i).iter().position(|c| *c == b':')?;
@@ -140,7 +150,11 @@ pub(crate) fn ipv6_around(b: &[u8], i: usize) -> Option<(usize, usize, KindId)> 
     if !(compressed || colons == 7)
         || !any(s, |c| c.is_ascii_digit())
         || s.iter().filter(|c| is_hex(**c)).count() < 3
-        || !address_shaped(s, compressed)
+        || !address_shaped(
+            s,
+            compressed,
+            at(b, end) == b'/' && at(b, end + 1).is_ascii_digit(),
+        )
     {
         return None;
     }

@@ -490,18 +490,33 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
-    // Code names things `bucket` too (`bucket: usize`, `let bucket = byte / 64`): unquoted,
-    // and not after a CLI flag, a bucket is taken only when it looks like one: real names
-    // are unique worldwide and nearly all hold a hyphen, a dot or a digit. (A word taken
-    // here would be learned, and masked everywhere in the body.)
-    if rule == Rule::Bucket
-        && !quoted
-        && at(b, ks) != b'-'
-        && !any(slice(b, v, end), |c| {
+    // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
+    // word, unquoted, after a variable named `bucket` and before code punctuation is code, not
+    // a bucket. (A word taken here would be learned, and masked everywhere in the body.) Env
+    // files and YAML (`S3_BUCKET=acmebackups`, `bucket: acmeinvoices`) still name buckets.
+    if rule == Rule::Bucket && !quoted && matches!(slice(b, ks, ke), b"bucket" | b"buckets") {
+        let plain = !any(slice(b, v, end), |c| {
             matches!(c, b'-' | b'.') || c.is_ascii_digit()
-        })
-    {
-        return None;
+        });
+        let next = at(b, end + run(b, end, |c| c == b' '));
+        let code = matches!(
+            next,
+            b';' | b')'
+                | b'/'
+                | b'*'
+                | b'+'
+                | b'='
+                | b'('
+                | b'['
+                | b'<'
+                | b'>'
+                | b'&'
+                | b'|'
+                | b','
+        );
+        if plain && code {
+            return None;
+        }
     }
     found.push((v, end, kind));
     Some(end)

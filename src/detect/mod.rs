@@ -58,7 +58,7 @@ use keyed::KeyInfo;
 pub use known::KnownValues;
 use scan::Sink;
 
-use crate::json::{decode_into, EscapeMap};
+use crate::json::{decode_text_into, EscapeMap};
 
 /// A kind of identifier, as an index into its [`Detector`]'s label table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,6 +190,20 @@ const MAX_URL_DEPTH: u8 = 2;
 
 /// Text that still holds JSON escapes decodes at most this many times (`\\\"` -> `\"` -> `"`).
 const MAX_ESCAPE_DEPTH: u8 = 2;
+
+/// True for a key under which a JSON number is read as an account ID: a key the account rule
+/// names (`AccountId`, `OwnerId`, `RegistryId`, `ExpectedBucketOwner`, `AWS`, `Owners`), but
+/// not the generic `userId`, `owner` and `requesterId`, whose numbers are an application's own
+/// far more often.
+pub(crate) fn number_key_names_an_account(key: &str) -> bool {
+    let k = key.as_bytes();
+    if keyed::rule_for_key(k) != Some(keyed::Rule::Account) {
+        return false;
+    }
+    let mut buf = [0u8; 48];
+    let n = bytes::normalize_key(k, &mut buf);
+    !matches!(buf.get(..n), Some(b"userid" | b"owner" | b"requesterid"))
+}
 
 /// True when `b` holds a backslash followed by a byte that starts a JSON escape.
 fn has_json_escape(b: &[u8]) -> bool {
@@ -418,7 +432,7 @@ impl Detector {
             return;
         }
         let (mut decoded, mut map) = (String::new(), EscapeMap::default());
-        decode_into(text, &mut decoded, &mut map);
+        decode_text_into(text, &mut decoded, &mut map);
         let mut inner = Vec::new();
         let mut inner_sink = Sink {
             out: &mut inner,
@@ -428,7 +442,8 @@ impl Detector {
         self.collect_encoded(&decoded, key, 1, &mut inner_sink);
         self.collect_escaped(&decoded, key, depth + 1, &mut inner_sink);
         let Sink { learned, .. } = inner_sink;
-        let raw = |s: usize, e: usize| (map.start(s), map.end(e));
+        let len = text.len();
+        let raw = |s: usize, e: usize| (map.start(s).min(len), map.end(e).min(len));
         for f in inner {
             let (start, end) = raw(f.start, f.end);
             sink.push(start, end, f.kind);

@@ -208,6 +208,42 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
+/// Like [`decode_into`], for text nobody validated (text that still holds escapes after its
+/// string was decoded): a backslash that starts no valid escape (`\É`, `\d`, a lone one at
+/// the end) is kept as it is, with no map entry, so offsets after it map back exactly.
+pub fn decode_text_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
+    map.clear();
+    let bytes = raw.as_bytes();
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    buf.reserve(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            let run = bytes.get(i..).map_or(0, run_to_backslash).max(1);
+            buf.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
+            i += run;
+            continue;
+        }
+        match read_escape(bytes, i) {
+            Ok((c, raw_len)) => {
+                let dec = buf.len();
+                let mut utf8 = [0; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                map.push(dec, i, c.len_utf8(), raw_len);
+                i += raw_len;
+            }
+            Err(_) => {
+                buf.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    // Whole UTF-8 runs and encoded chars only: valid; the fallback never runs.
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
 /// Appends to `out` the text of the JSON string literal `quoted` (quotes included), or
 /// returns `None` (having appended part of it) when `quoted` is not exactly one valid JSON
 /// string: bad quotes, an invalid escape, a control character, invalid UTF-8.

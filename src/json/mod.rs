@@ -49,7 +49,7 @@ mod tape;
 use std::borrow::Cow;
 use std::ops::Range;
 
-pub use escape::{decode_into, decode_literal, is_literal, EscapeMap};
+pub use escape::{decode_into, decode_literal, decode_text_into, is_literal, EscapeMap};
 pub use rules::{member_mode, Mode, Rules};
 pub use tape::{MAX_LEN, NUMBER_DIGITS};
 

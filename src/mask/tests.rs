@@ -562,6 +562,21 @@ fn an_account_written_as_a_number_is_masked_as_a_string() {
         real().mask(own.as_bytes(), BodyFormat::Json).unwrap().body,
         None
     );
+    // Every other key of the account rule does name one.
+    let keys = [
+        "RegistryId",
+        "ExpectedBucketOwner",
+        "AWS",
+        "Owners",
+        "aws_account_id",
+    ];
+    for key in keys {
+        let body = format!(
+            r#"{{"messages":[{{"role":"assistant","content":[{{"type":"tool_use","id":"t1","name":"n","input":{{"{key}":[137112412989]}}}}]}}]}}"#
+        );
+        let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+        assert_eq!(m.counts.get("ACCOUNT"), 1, "{key}");
+    }
     assert_eq!(input["Size"], json!(1234567890.5));
     assert_eq!(v["max_tokens"], json!(1024));
     // One level in: the quotes the number gets are escaped once.

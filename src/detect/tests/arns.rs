@@ -74,6 +74,14 @@ fn wildcards_and_substitutions_in_slots() {
         v!(r#""arn:aws:s3:::${var.bucket}/*""# => []),
         v!("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-sonnet-20240229-v1:0" => []),
         v!("arn:aws:states:::lambda:invoke arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64" => []),
+        // What a list glues to a skipped one is still read.
+        v!("--resources arn:aws:states:::lambda:invoke,arn:aws:lambda:us-east-1:123456789012:function:f" =>
+            [ARN_LAMBDA: "arn:aws:lambda:us-east-1:123456789012:function:f"]),
+        v!("arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::123456789012:role/R" =>
+            [ARN_IAM_ROLE: "arn:aws:iam::123456789012:role/R"]),
+        // A lone name is something even with a wildcard account.
+        v!("arn:aws:sqs:*:*:payments-queue" => [ARN: "arn:aws:sqs:*:*:payments-queue"]),
+        v!("arn:aws:sns:${AWS::Region}:${AWS::AccountId}:orders-topic" => [ARN_SNS: "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:orders-topic"]),
         // A bucket, a path or a name is something: masked, substitutions and all.
         v!("arn:aws:s3:::logs/*" => [ARN_S3: "arn:aws:s3:::logs/*"]),
         v!("arn:aws:s3:::${var.bucket}/private/${var.user}" => [ARN_S3: "arn:aws:s3:::${var.bucket}/private/${var.user}"]),

@@ -29,7 +29,9 @@ fn buckets() {
         v!("fn bucket_range(&self, bucket: usize) -> Range<usize>" => []),
         v!("let bucket = byte / 64;" => []),
         v!("hash->buckets = buckets;" => []),
-        // ...but names that look like one, quoted values and CLI flags are.
+        // ...but names that look like one, quoted values, CLI flags, env files and YAML are.
+        v!("S3_BUCKET=acmebackups" => [BUCKET: "acmebackups"]),
+        v!("bucket: acmeinvoices" => [BUCKET: "acmeinvoices"]),
         v!("bucket: my-logs-2024" => [BUCKET: "my-logs-2024"]),
         v!("bucket = \"mybucket\"" => [BUCKET: "mybucket"]),
         v!("--bucket mybucket" => [BUCKET: "mybucket"]),

@@ -38,6 +38,10 @@ fn text_that_still_holds_json_escapes_is_read_decoded() {
         v!(r#"{\\\"Bucket\\\":\\\"secret-bkt-name\\\"}"# => [BUCKET: "secret-bkt-name"]),
         // An identifier spelled with escapes maps back to all of its raw text.
         v!(r"see \u0069-0b263919b6498b123" => [EC2: r"\u0069-0b263919b6498b123"]),
+        // A backslash that starts no escape stays as it is: what follows maps back exactly.
+        v!(r"C:\Users\Émile\temp AKIAJ7Q3ZR5T2XWLMN4P" => [ACCESS_KEY: "AKIAJ7Q3ZR5T2XWLMN4P"]),
+        v!(r"\É\d \n arn:aws:iam::987654321098:role/R\" => [ARN_IAM_ROLE: r"arn:aws:iam::987654321098:role/R"]),
+        v!(r"\n10.0.1.17\" => [PRIVATE_IP: "10.0.1.17"]),
         // Paths, regexes and escaped prose hold nothing.
         v!(r"C:\new\table\b.txt \d+\.\d+ caf\u00e9 \u0041WS" => []),
     ]);
