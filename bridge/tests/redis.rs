@@ -833,26 +833,32 @@ fn requests_queued_behind_a_failed_connect_fail_with_it_not_after_it() {
     );
 }
 
+/// The bridge's `aws_masker_bridge_redis_profiles` gauge: profiles with a connection.
+fn connected_profiles(bridge: &Bridge) -> Option<String> {
+    let (_, metrics) = bridge.get("/metrics");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_masker_bridge_redis_profiles "))
+        .map(str::to_owned)
+}
+
+/// A mappings call that stores placeholder number `n` for [`ORIGINAL`].
+fn store_one(profile: &serde_json::Value, n: usize) -> String {
+    mappings_body(
+        profile,
+        600,
+        &[(placeholder("EC2", n), ORIGINAL.into())],
+        &[],
+    )
+}
+
 #[test]
 fn a_command_that_times_out_drops_the_connection_and_the_next_store_reconnects() {
     // After a failover the old primary may hold the socket open and answer nothing: only
     // a new connection (to what DNS names now) helps. Here Redis pauses its clients.
     let (redis, bridge, profile) = protected(&["--redis-timeout-ms", "300"]);
-    let profiles = || {
-        let (_, metrics) = bridge.get("/metrics");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("aws_masker_bridge_redis_profiles "))
-            .map(str::to_owned)
-    };
-    let store = |n: usize| {
-        mappings_body(
-            &profile,
-            600,
-            &[(placeholder("EC2", n), ORIGINAL.into())],
-            &[],
-        )
-    };
+    let profiles = || connected_profiles(&bridge);
+    let store = |n: usize| store_one(&profile, n);
     bridge.mappings_ok(&store(11));
     assert_eq!(profiles().as_deref(), Some("1"));
     let _: () = redis::cmd("CLIENT")
@@ -878,21 +884,8 @@ fn a_node_demoted_to_replica_drops_the_connection() {
     // every write fails with READONLY, lookups and PING still answer. Only a new connection
     // (to what the endpoint names now) helps.
     let (redis, bridge, profile) = protected(&[]);
-    let profiles = || {
-        let (_, metrics) = bridge.get("/metrics");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("aws_masker_bridge_redis_profiles "))
-            .map(str::to_owned)
-    };
-    let store = |n: usize| {
-        mappings_body(
-            &profile,
-            600,
-            &[(placeholder("EC2", n), ORIGINAL.into())],
-            &[],
-        )
-    };
+    let profiles = || connected_profiles(&bridge);
+    let store = |n: usize| store_one(&profile, n);
     bridge.mappings_ok(&store(21));
     assert_eq!(profiles().as_deref(), Some("1"));
     let mut admin = redis.conn(Some(PASSWORD));

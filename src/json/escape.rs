@@ -161,6 +161,26 @@ fn run_to_backslash(bytes: &[u8]) -> usize {
 /// escape in `map`. Both are cleared first. The raw text must have been validated by the
 /// tokenizer; an invalid escape (which validation rules out) decodes to U+FFFD.
 pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
+    decode(raw, out, map, BadEscape::Replace);
+}
+
+/// Like [`decode_into`], for text nobody validated (text that still holds escapes after its
+/// string was decoded): a backslash that starts no valid escape (`\É`, `\d`, a lone one at
+/// the end) is kept as it is, with no map entry, so offsets after it map back exactly.
+pub fn decode_text_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
+    decode(raw, out, map, BadEscape::Keep);
+}
+
+/// What [`decode`] does with a backslash that starts no valid escape.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BadEscape {
+    /// U+FFFD for it and the byte after it (validated input never has one).
+    Replace,
+    /// The backslash stays, as text.
+    Keep,
+}
+
+fn decode(raw: &str, out: &mut String, map: &mut EscapeMap, bad: BadEscape) {
     map.clear();
     let bytes = raw.as_bytes();
     // Work on bytes: CLI output carried in a string has an escape every few bytes, and
@@ -171,7 +191,7 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
-            let run = bytes.get(i..).map_or(0, run_to_backslash);
+            let run = bytes.get(i..).map_or(0, run_to_backslash).max(1);
             buf.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
             i += run;
             continue;
@@ -193,53 +213,24 @@ pub fn decode_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
                 buf.push(c);
                 (1, 2)
             }
-            None => {
-                let (c, len) = read_escape(bytes, i).unwrap_or(('\u{FFFD}', 2));
-                let mut utf8 = [0; 4];
-                buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                (c.len_utf8(), len)
-            }
+            None => match read_escape(bytes, i) {
+                Err(_) if bad == BadEscape::Keep => {
+                    buf.push(b'\\');
+                    i += 1;
+                    continue;
+                }
+                read => {
+                    let (c, len) = read.unwrap_or(('\u{FFFD}', 2));
+                    let mut utf8 = [0; 4];
+                    buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                    (c.len_utf8(), len)
+                }
+            },
         };
         map.push(dec, i, dec_len, raw_len);
         i += raw_len;
     }
     // Valid by construction (UTF-8 runs and encoded chars); the fallback never runs.
-    *out = String::from_utf8(buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-}
-
-/// Like [`decode_into`], for text nobody validated (text that still holds escapes after its
-/// string was decoded): a backslash that starts no valid escape (`\É`, `\d`, a lone one at
-/// the end) is kept as it is, with no map entry, so offsets after it map back exactly.
-pub fn decode_text_into(raw: &str, out: &mut String, map: &mut EscapeMap) {
-    map.clear();
-    let bytes = raw.as_bytes();
-    let mut buf = std::mem::take(out).into_bytes();
-    buf.clear();
-    buf.reserve(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b != b'\\' {
-            let run = bytes.get(i..).map_or(0, run_to_backslash).max(1);
-            buf.extend_from_slice(bytes.get(i..i + run).unwrap_or_default());
-            i += run;
-            continue;
-        }
-        match read_escape(bytes, i) {
-            Ok((c, raw_len)) => {
-                let dec = buf.len();
-                let mut utf8 = [0; 4];
-                buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                map.push(dec, i, c.len_utf8(), raw_len);
-                i += raw_len;
-            }
-            Err(_) => {
-                buf.push(b'\\');
-                i += 1;
-            }
-        }
-    }
-    // Whole UTF-8 runs and encoded chars only: valid; the fallback never runs.
     *out = String::from_utf8(buf)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
