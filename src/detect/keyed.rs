@@ -491,29 +491,33 @@ pub(crate) fn keyed_after_separator(
     }
     let (end, kind) = value_at(b, v, rule)?;
     // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
-    // word, unquoted, after a variable named `bucket` and before code punctuation is code, not
-    // a bucket. (A word taken here would be learned, and masked everywhere in the body.) Env
+    // word, unquoted, after a variable named `bucket` and before code punctuation, or assigned
+    // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere in the body.) Env
     // files and YAML (`S3_BUCKET=acmebackups`, `bucket: acmeinvoices`) still name buckets.
     if rule == Rule::Bucket && !quoted && matches!(slice(b, ks, ke), b"bucket" | b"buckets") {
         let plain = !any(slice(b, v, end), |c| {
             matches!(c, b'-' | b'.') || c.is_ascii_digit()
         });
         let next = at(b, end + run(b, end, |c| c == b' '));
-        let code = matches!(
-            next,
-            b';' | b')'
-                | b'/'
-                | b'*'
-                | b'+'
-                | b'='
-                | b'('
-                | b'['
-                | b'<'
-                | b'>'
-                | b'&'
-                | b'|'
-                | b','
-        );
+        // An assignment with spaces around `=` is code too (`bucket = value`); env files write
+        // `BUCKET=name`, YAML `bucket: name`.
+        let assignment = at(b, s) == b'=' && before(b, s) == b' ';
+        let code = assignment
+            || matches!(
+                next,
+                b';' | b')'
+                    | b'/'
+                    | b'*'
+                    | b'+'
+                    | b'='
+                    | b'('
+                    | b'['
+                    | b'<'
+                    | b'>'
+                    | b'&'
+                    | b'|'
+                    | b','
+            );
         if plain && code {
             return None;
         }

@@ -29,6 +29,7 @@ fn buckets() {
         v!("fn bucket_range(&self, bucket: usize) -> Range<usize>" => []),
         v!("let bucket = byte / 64;" => []),
         v!("hash->buckets = buckets;" => []),
+        v!("bucket = value\nprint(value)" => []),
         // ...but names that look like one, quoted values, CLI flags, env files and YAML are.
         v!("S3_BUCKET=acmebackups" => [BUCKET: "acmebackups"]),
         v!("bucket: acmeinvoices" => [BUCKET: "acmeinvoices"]),
