@@ -114,10 +114,10 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     let res = slice(b, res_start, end);
     let concrete_account = acct.len() == 12 && all(acct, |c| c.is_ascii_digit());
     let svc_raw = slice(b, service.0, service.1);
-    let s3 = svc_raw.len() >= 2
-        && svc_raw
-            .get(..2)
-            .is_some_and(|h| h.eq_ignore_ascii_case(b"s3"));
+    // S3's resources start with the bucket's name, never a type.
+    let s3 = svc_raw
+        .get(..2)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b"s3"));
     if acct.eq_ignore_ascii_case(b"aws")
         || (!concrete_account && only_wildcards(res, !s3))
         || (acct.is_empty() && public_resource(svc_raw, res))

@@ -492,8 +492,9 @@ pub(crate) fn keyed_after_separator(
     let (end, kind) = value_at(b, v, rule)?;
     // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
     // word, unquoted, after a variable named `bucket` and before code punctuation, or assigned
-    // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere in the body.) Env
-    // files and YAML (`S3_BUCKET=acmebackups`, `bucket: acmeinvoices`) still name buckets.
+    // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere
+    // in the body.) Env files and YAML (`S3_BUCKET=acmebackups`, `bucket: acmeinvoices`) still
+    // name buckets.
     if rule == Rule::Bucket && !quoted && matches!(slice(b, ks, ke), b"bucket" | b"buckets") {
         let plain = !any(slice(b, v, end), |c| {
             matches!(c, b'-' | b'.') || c.is_ascii_digit()

@@ -208,12 +208,10 @@ pub(crate) fn number_key_names_an_account(key: &str) -> bool {
 /// True when `b` holds a backslash followed by a byte that starts a JSON escape.
 fn has_json_escape(b: &[u8]) -> bool {
     // Most texts have no backslash: a short one is looked at without a searcher's setup.
-    let any = if b.len() < scan::SHORT {
-        b.contains(&b'\\')
-    } else {
-        memchr::memchr(b'\\', b).is_some()
-    };
-    any && memchr::memchr_iter(b'\\', b).any(|i| {
+    if b.len() < scan::SHORT && !b.contains(&b'\\') {
+        return false;
+    }
+    memchr::memchr_iter(b'\\', b).any(|i| {
         matches!(
             b.get(i + 1),
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' | b'u')

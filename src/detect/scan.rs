@@ -176,8 +176,9 @@ impl Sink<'_> {
 impl Detector {
     /// True when [`Detector::collect`] and the percent-decoding, escape-decoding and
     /// custom-pattern passes find nothing in `text` under `key`, decided without them: a text
-    /// of at most 16 bytes without a `%`, a backslash or an anchor worth a matcher, under a key without a rule, and no pass
-    /// that needs neither (bare accounts, custom patterns). Known values are the caller's
+    /// of at most 16 bytes without a `%`, a backslash or an anchor worth a matcher, under a
+    /// key without a rule, and no pass that needs none of them (bare accounts, custom
+    /// patterns). Known values are the caller's
     /// to check. Most strings of a body (keys, names, states) are such texts: this answers
     /// for them in one vector step, cheaper than the memo.
     #[inline]
