@@ -23,6 +23,8 @@ pub const PLACEHOLDERS_RESTORED: &str = "placeholders_restored";
 pub const PLACEHOLDERS_UNKNOWN: &str = "placeholders_unknown";
 /// Responses passed unchanged because they were compressed.
 pub const RESTORE_SKIPPED_ENCODED: &str = "restore_skipped_encoded";
+/// SSE events longer than the event limit, passed unrestored (their placeholders left).
+pub const RESTORE_SKIPPED_OVERSIZED: &str = "restore_skipped_oversized";
 /// Node-cache entries that hold another original under the same placeholder (found when
 /// writing one), or that this `token_secret` does not derive (found when reading one).
 pub const NODE_CACHE_CONFLICTS: &str = "node_cache_conflicts";
@@ -40,6 +42,7 @@ pub const FIXED: &[&str] = &[
     PLACEHOLDERS_RESTORED,
     PLACEHOLDERS_UNKNOWN,
     RESTORE_SKIPPED_ENCODED,
+    RESTORE_SKIPPED_OVERSIZED,
     NODE_CACHE_CONFLICTS,
     STORE_OK,
     CIRCUIT_OPEN_REJECTIONS,

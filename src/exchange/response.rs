@@ -130,11 +130,13 @@ impl BodyEnd {
     }
 }
 
-/// Placeholders restored and unknown ones left as they were.
+/// Placeholders restored and unknown ones left as they were, and SSE events too long to
+/// restore (passed as they came, their placeholders left).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RestoreCounts {
     pub restored: u64,
     pub unknown: u64,
+    pub oversized_events: u64,
 }
 
 /// An incremental restorer, as the body machine drives it.
@@ -395,19 +397,20 @@ impl Restore for Restorer {
     }
 
     fn counts(&self) -> RestoreCounts {
-        let stats = match self {
+        let (stats, oversized_events) = match self {
             Restorer::Json { stream, whole } => {
                 let mut s = stream.stream.stats();
                 s.add(*whole);
-                s
+                (s, 0)
             }
-            Restorer::Text(r) => r.stats(),
-            Restorer::Lines(r) => r.stream.stats(),
-            Restorer::Sse(r) => r.stats(),
+            Restorer::Text(r) => (r.stats(), 0),
+            Restorer::Lines(r) => (r.stream.stats(), 0),
+            Restorer::Sse(r) => (r.stats(), r.oversized()),
         };
         RestoreCounts {
             restored: stats.restored,
             unknown: stats.unknown,
+            oversized_events,
         }
     }
 }
@@ -415,6 +418,12 @@ impl Restore for Restorer {
 /// The least memory one SSE event may take before it passes unrestored, however small the
 /// hold limit: the API's events (a server tool's result) can take hundreds of KiB.
 const MIN_EVENT_LIMIT: usize = 1 << 20;
+
+/// The most bytes one SSE event may take before it passes unrestored, for a hold limit of
+/// `hold_limit` bytes.
+pub fn event_limit(hold_limit: usize) -> usize {
+    hold_limit.max(MIN_EVENT_LIMIT)
+}
 
 /// The body machine for `plan`, or `None` when the body passes untouched. `hold_limit` caps
 /// the bytes a JSON body may occupy in filter memory before it streams, and one SSE event
@@ -435,9 +444,9 @@ pub fn body_for(
             hold_limit,
         )),
         ResponsePlan::Sse => Some(ResponseBody::streaming(
-            Restorer::Sse(Box::new(SseRestorer::with_event_limit(
-                hold_limit.max(MIN_EVENT_LIMIT),
-            ))),
+            Restorer::Sse(Box::new(SseRestorer::with_event_limit(event_limit(
+                hold_limit,
+            )))),
             content_length,
         )),
         ResponsePlan::Text => Some(ResponseBody::streaming(
@@ -484,6 +493,7 @@ mod tests {
             RestoreCounts {
                 restored: self.wholes,
                 unknown: self.feeds,
+                oversized_events: 0,
             }
         }
     }

@@ -360,6 +360,17 @@ impl HttpContext for Exchange {
         filter
             .metrics
             .add(metrics::PLACEHOLDERS_UNKNOWN, counts.unknown);
+        if counts.oversized_events > 0 {
+            filter
+                .metrics
+                .add(metrics::RESTORE_SKIPPED_OVERSIZED, counts.oversized_events);
+            log::warn!(
+                "#{} aws-masker: {} event(s) of the response stream over {} bytes passed without restore",
+                self.id,
+                counts.oversized_events,
+                response::event_limit(filter.config.max_body_bytes)
+            );
+        }
         if !body.is_done() {
             log::warn!(
                 "#{} aws-masker: response ended before its announced length",

@@ -170,6 +170,52 @@ fn restores_sse_split_everywhere() {
     }
 }
 
+/// An event longer than the event limit (`max_body_bytes`, at least 1 MiB) passes as it
+/// came, its placeholder left: the operator learns it from a counter and one log line, which
+/// names neither the placeholder nor its original. The events around it are restored.
+#[test]
+fn an_oversized_sse_event_is_counted_and_logged() {
+    let h = host(HostConfig::with_config(config(
+        r#""max_body_bytes":100000"#,
+    )));
+    let mut placeholder = String::new();
+    h.exchange(
+        Request::post("/v1/messages", &body()),
+        |req: &ForwardedRequest| {
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
+            UpstreamResponse::json(b"{}")
+        },
+    );
+    let delta = |text: &str| {
+        format!(
+            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n"
+        )
+    };
+    let big = delta(&format!("{placeholder} {}", "x".repeat(3 << 19)));
+    let small = |id: &str| delta(&format!("see {id} now"));
+    let stream = [small(&placeholder), big.clone(), small(&placeholder)].concat();
+    let chunks: Vec<Vec<u8>> = stream
+        .as_bytes()
+        .chunks(16 * 1024)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let r = h.exchange(
+        Request::post("/v1/messages", &body()),
+        UpstreamResponse::sse(chunks),
+    );
+    assert!(r.traps.is_empty(), "{:?}", r.traps);
+    let want = [small(EC2), big, small(EC2)].concat();
+    assert!(r.client().unwrap().text() == want, "client stream differs");
+    assert_eq!(r.counter("restore_skipped_oversized"), 1);
+    assert_eq!(r.counter("placeholders_restored"), 2);
+    let log = r.log_text();
+    assert!(
+        r.logged("1 event(s) of the response stream over 1048576 bytes passed without restore"),
+        "{log}"
+    );
+    assert!(!log.contains(EC2) && !log.contains(&placeholder), "{log}");
+}
+
 #[test]
 fn blocks() {
     let h = host(HostConfig::with_config(config(
