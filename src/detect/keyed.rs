@@ -163,6 +163,60 @@ pub(crate) fn key_info(key: &[u8]) -> KeyInfo {
     }
 }
 
+/// Words a key that names a bucket is followed by far more often than by a bucket of that
+/// name: literals (`RestrictPublicBuckets: true`) and the names code and templates give
+/// variables and placeholders (`Bucket=name`, `buckets: default`). A word taken as a bucket
+/// is learned and masked everywhere in the body, so one of these would mask every `true` or
+/// `name` of a conversation; and bucket names are global, so one this plain was taken long
+/// ago by someone else's account, never the one a company would have to hide.
+const NOT_BUCKETS: &[&[u8]] = &[
+    b"true",
+    b"false",
+    b"null",
+    b"none",
+    b"nil",
+    b"undefined",
+    b"yes",
+    b"off",
+    b"default",
+    b"name",
+    b"names",
+    b"bucket",
+    b"buckets",
+    b"value",
+    b"string",
+    b"str",
+    b"self",
+    b"this",
+    b"event",
+    b"data",
+    b"config",
+    b"args",
+    b"params",
+    b"src",
+    b"dst",
+    b"source",
+    b"target",
+    b"dest",
+    b"destination",
+    b"key",
+    b"path",
+    b"required",
+    b"optional",
+    b"input",
+    b"output",
+    b"example",
+    b"sample",
+    b"test",
+    b"temp",
+    b"tmp",
+    b"env",
+    b"type",
+    b"object",
+    b"enabled",
+    b"disabled",
+];
+
 /// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
 /// not an IPv4 address.
 pub(crate) fn is_bucket_name(s: &[u8]) -> bool {
@@ -190,9 +244,11 @@ pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)
             });
             let end = v + m;
             let next = after(end);
-            let ok = is_bucket_name(slice(b, v, end))
+            let name = slice(b, v, end);
+            let ok = is_bucket_name(name)
                 && !is_alnum(next)
-                && !matches!(next, b'_' | b':' | b'/' | b'@');
+                && !matches!(next, b'_' | b':' | b'/' | b'@')
+                && !NOT_BUCKETS.contains(&name);
             ok.then_some((end, BUCKET))
         }
         Rule::AccessKey => {
@@ -443,14 +499,35 @@ fn accounts_from(
 #[inline]
 pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
     let mut v = s + 1;
-    while matches!(at(b, v), b' ' | b'"' | b'\'' | b'[') && v < s + 8 {
+    // As far as [`keyed_after_separator`] reads: blanks, a `[`, blanks and line ends, a quote.
+    while matches!(at(b, v), b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'[') && v < s + PAD + 12 {
         v += 1;
     }
     if !is_alnum(at(b, v)) {
         return false;
     }
-    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    let ke = key_end(b, s);
     may_be_rule_key(slice(b, ke.saturating_sub(2), ke))
+}
+
+/// Spaces and tabs read at most between a key and its separator, and between the separator
+/// and the value: `terraform fmt`, aligned YAML and INI files pad keys to the longest one.
+const PAD: usize = 64;
+
+/// Blanks after the separator at `s`, at most [`PAD`].
+fn pad_after(b: &[u8], s: usize) -> usize {
+    run(b, s + 1, |c| c == b' ' || c == b'\t').min(PAD)
+}
+
+/// Where the key before the separator at `s` ends: before the blanks (at most [`PAD`]) and
+/// the closing quote in between (`"Key": `, `key   = `, `"key" :`).
+fn key_end(b: &[u8], s: usize) -> usize {
+    let ke = run_back(b, s, PAD, |c| c == b' ' || c == b'\t');
+    if matches!(before(b, ke), b'"' | b'\'') {
+        ke - 1
+    } else {
+        ke
+    }
 }
 
 /// The values of a textual `key: value` / `key=value` / `--flag value` whose separator is at
@@ -460,8 +537,7 @@ pub(crate) fn keyed_after_separator(
     s: usize,
     found: &mut Vec<(usize, usize, KindId)>,
 ) -> Option<usize> {
-    let mut v = s + 1;
-    v += run(b, v, |c| c == b' ' || c == b'\t').min(4);
+    let mut v = s + 1 + pad_after(b, s);
     if at(b, v) == b'[' {
         v += 1;
         v += run(b, v, |c| c == b' ' || c == b'\n').min(8);
@@ -473,7 +549,7 @@ pub(crate) fn keyed_after_separator(
     if !is_alnum(at(b, v)) {
         return None;
     }
-    let ke = run_back(b, s, 2, |c| c == b'"' || c == b'\'' || c == b' ');
+    let ke = key_end(b, s);
     if !may_be_rule_key(slice(b, ke.saturating_sub(2), ke)) {
         return None;
     }
@@ -490,12 +566,14 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
-    // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
-    // word, unquoted, after a variable named `bucket` and before code punctuation, or assigned
-    // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere
-    // in the body.) Env files and YAML (`S3_BUCKET=acmebackups`, `bucket: acmeinvoices`) still
+    // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`,
+    // `get_object(Bucket=name, Key=key)`, `{ Bucket: bucket }`, `src_bucket = event[...]`): a
+    // plain word, unquoted, after a bucket key that is not all capitals and before code
+    // punctuation, or assigned to it, is code, not a bucket. (A word taken here would be
+    // learned, and masked everywhere in the body.) Env files, shell variables and YAML
+    // (`S3_BUCKET=acmebackups`, `BUCKET=acmelogs; aws s3 ...`, `bucket: acmeinvoices`) still
     // name buckets.
-    if rule == Rule::Bucket && !quoted && matches!(slice(b, ks, ke), b"bucket" | b"buckets") {
+    if rule == Rule::Bucket && !quoted && any(slice(b, ks, ke), |c| c.is_ascii_lowercase()) {
         let plain = !any(slice(b, v, end), |c| {
             matches!(c, b'-' | b'.') || c.is_ascii_digit()
         });

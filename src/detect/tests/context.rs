@@ -37,10 +37,44 @@ fn buckets() {
         v!("bucket = \"mybucket\"" => [BUCKET: "mybucket"]),
         v!("--bucket mybucket" => [BUCKET: "mybucket"]),
         v!("the bucket is full" => []),
+        // Literals and the names code gives variables are never learned as buckets (each
+        // would be masked everywhere in the body).
+        v!("RestrictPublicBuckets: true\nassociate_public_ip_address = true" => []),
+        v!("restrict_public_buckets = true and BucketKeyEnabled: true" => []),
+        v!(key = "ObjectLockEnabledForBucket", "true" => []),
+        v!("buckets: default\nthe default name" => []),
+        v!("s3.get_object(Bucket=name, Key=key) with the default name" => []),
+        v!("const params = { Bucket: bucket, Key: key };" => []),
+        v!("source_bucket = event[\"Records\"][0] and event" => []),
+        v!("Bucket=logs-2024, Key=key" => [BUCKET: "logs-2024"]),
+        v!("BUCKET=acmelogs; aws s3 ls acmelogs" => [BUCKET: "acmelogs", BUCKET: "acmelogs"]),
         // Learned in context, masked bare.
         v!("s3://data-lake-raw/x then data-lake-raw again, not data-lake-raw-2" =>
             [S3_URI: "s3://data-lake-raw/x", BUCKET: "data-lake-raw"]),
         v!("arn:aws:s3:::corp-secrets/a and corp-secrets" => [ARN_S3: "arn:aws:s3:::corp-secrets/a", BUCKET: "corp-secrets"]),
+    ]);
+}
+
+/// Keys padded to a column (`terraform fmt`, aligned YAML and INI files) keep their values.
+#[test]
+fn padded_keys() {
+    check(&[
+        v!("    bucket         = \"acme-tfstate-prod\"" => [BUCKET: "acme-tfstate-prod"]),
+        v!("bucket\t= \"acme-tfstate-prod\"" => [BUCKET: "acme-tfstate-prod"]),
+        v!("BucketName:        acme-tfstate-prod" => [BUCKET: "acme-tfstate-prod"]),
+        v!("S3_BUCKET=\tacme-tfstate-prod" => [BUCKET: "acme-tfstate-prod"]),
+        v!("aws_secret_access_key   = q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
+        v!("aws_secret_access_key\t=\tq8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
+        v!("SecretAccessKey      : q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
+        v!("  kms_key_id     = \"4f2b8c1e-9d3a-4c7b-8e2f-1a6d5c9b3e70\"" =>
+            [KMS_KEY: "4f2b8c1e-9d3a-4c7b-8e2f-1a6d5c9b3e70"]),
+        v!("  owner_id     = \"210987654321\"" => [ACCOUNT: "210987654321"]),
+        v!("  owners       = [\n    \"210987654321\"\n  ]" => [ACCOUNT: "210987654321"]),
+        // A line break ends the key's reach.
+        v!("bucket =\nacme-tfstate-prod" => []),
     ]);
 }
 
