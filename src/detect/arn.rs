@@ -79,7 +79,7 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     let account = (p, p + slot(p));
     p = account.1;
     if at(b, p) != b':' {
-        return None;
+        return account_only(b, account.0);
     }
     p += 1;
     let res_start = p;
@@ -180,6 +180,21 @@ pub(crate) fn arn_at(b: &[u8], a: usize) -> Option<Arn> {
     })
 }
 
+/// An ARN that ends at its account (`arn:aws:iotthingsgraph:us-west-2:123456789012`, the
+/// namespace ARN of some services, and `arn:aws:iam::123456789012` written as a principal),
+/// whose account starts at `a`: masked whole, the account learned.
+fn account_only(b: &[u8], a: usize) -> Option<Arn> {
+    let end = a + 12;
+    let ok = run(b, a, |c| c.is_ascii_digit()) == 12
+        && !is_alnum(at(b, end))
+        && !matches!(at(b, end), b':' | b'-' | b'_' | b'/');
+    ok.then_some(Arn {
+        end,
+        kind: Some(ARN),
+        learned: [Some((a, end, ACCOUNT)), None],
+    })
+}
+
 /// True when a resource names nothing but wildcards and substitutions, after a resource type
 /// when `typed` (`*`, `role/*`, `key/*`, `log-group:*`, `root`).
 fn only_wildcards(res: &[u8], typed: bool) -> bool {
@@ -262,6 +277,14 @@ fn inner_value(
             let p = after(b"distribution/")?;
             let n = run(b, p, is_alnum);
             Some((p, p + n, CF_DISTRIBUTION)).filter(|_| n >= 10)
+        }
+        b"organizations" => {
+            // A member account: `account/o-<org>/<account>`.
+            let p = after(b"account/")?;
+            let a = end
+                .checked_sub(12)
+                .filter(|a| *a > p && at(b, a - 1) == b'/')?;
+            all(slice(b, a, end), |c| c.is_ascii_digit()).then_some((a, end, ACCOUNT))
         }
         b"route53" => {
             let p = after(b"hostedzone/")?;

@@ -136,7 +136,43 @@ fn is_neutral(l: &[u8]) -> bool {
     is_region(l) || matches!(l, b"dualstack" | b"fips")
 }
 
+/// Service principals and public endpoints shaped like a customer's host: S3's principals
+/// (`logging.s3.amazonaws.com` names no bucket `logging`), EKS Pod Identity's, the EKS OIDC
+/// issuer of a region, SageMaker A2I's runtime.
+fn is_public_host(labels: &[&[u8]]) -> bool {
+    let neutral_from = |k: usize| {
+        labels
+            .get(k..)
+            .is_some_and(|ls| ls.iter().all(|l| is_neutral(l)))
+    };
+    match labels {
+        [first, second] if *second == b"s3" => matches!(
+            *first,
+            b"logging" | b"batchoperations" | b"storage-lens" | b"access-grants"
+        ),
+        [first, second] => *first == b"pods" && *second == b"eks",
+        [first, second, ..] => {
+            ((*first == b"oidc" && *second == b"eks")
+                || (*first == b"a2i-runtime" && *second == b"sagemaker"))
+                && neutral_from(2)
+        }
+        _ => false,
+    }
+}
+
 fn classify_aws(b: &[u8], labels: &[&[u8]], found: &mut Host) {
+    if is_public_host(labels) {
+        // An IRSA issuer URL names its cluster: `oidc.eks.<region>.amazonaws.com/id/<ID>`,
+        // masked with the host as one unit.
+        if labels.first() == Some(&&b"oidc"[..]) && slice(b, found.end, found.end + 4) == b"/id/" {
+            let n = run(b, found.end + 4, is_alnum);
+            if (16..=64).contains(&n) {
+                found.end += 4 + n;
+                found.kind = Some(EKS_HOST);
+            }
+        }
+        return;
+    }
     let pos = |name: &[u8]| labels.iter().position(|l| *l == name);
     let custom_before = |k: usize| {
         labels

@@ -335,13 +335,16 @@ pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)
 
 /// `alias/<name>` at `v`, not an AWS-managed `alias/aws/...`: its end.
 pub(crate) fn alias_at(b: &[u8], v: usize) -> Option<usize> {
-    if slice(b, v, v + 6) != b"alias/" || slice(b, v + 6, v + 10) == b"aws/" {
+    if slice(b, v, v + 6) != b"alias/" {
         return None;
     }
     let m = run(b, v + 6, |c| {
         is_alnum(c) || matches!(c, b':' | b'/' | b'_' | b'-')
     });
-    (m > 0).then_some(v + 6 + m)
+    // `alias/aws/<service>` names an AWS managed key, and `alias/aws` the reserved prefix.
+    let name = slice(b, v + 6, v + 6 + m);
+    let aws = name == b"aws" || name.starts_with(b"aws/");
+    (m > 0 && !aws).then_some(v + 6 + m)
 }
 
 /// A 12-digit account (or `1234-5678-9012`) at `v` with digit boundaries: its end.

@@ -39,6 +39,25 @@ fn service_kinds() {
     ]);
 }
 
+/// Some ARNs end at their account; the organizations ARN of a member names its account.
+#[test]
+fn account_only_and_member_accounts() {
+    check(&[
+        v!("\"namespaceArn\": \"arn:aws:iotthingsgraph:us-west-2:210987654321\"" =>
+            [ARN: "arn:aws:iotthingsgraph:us-west-2:210987654321"]),
+        v!("Principal: arn:aws:iam::210987654321. Then 210987654321 again" =>
+            [ARN: "arn:aws:iam::210987654321", ACCOUNT: "210987654321"]),
+        v!("arn:aws:iam::21098765432" => []),
+        v!("arn:aws:iam::2109876543210" => []),
+        v!("arn:aws:iam::210987654321x" => []),
+        v!("{\"Id\": \"222233334444\", \"Arn\": \"arn:aws:organizations::210987654321:account/o-a1b2c3d4e5/222233334444\"}" =>
+            [ACCOUNT: "222233334444",
+             ARN: "arn:aws:organizations::210987654321:account/o-a1b2c3d4e5/222233334444"]),
+        v!("arn:aws:organizations::210987654321:policy/o-a1b2c3d4e5/service_control_policy/p-examplepolicyid111 and 111122223333" =>
+            [ARN: "arn:aws:organizations::210987654321:policy/o-a1b2c3d4e5/service_control_policy/p-examplepolicyid111"]),
+    ]);
+}
+
 #[test]
 fn every_partition() {
     check(&[

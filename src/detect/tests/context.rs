@@ -94,6 +94,9 @@ fn kms() {
         v!("alias/ExampleAlias" => [KMS_ALIAS: "alias/ExampleAlias"]),
         v!("\"AliasName\": \"alias/my-key_1\"" => [KMS_ALIAS: "alias/my-key_1"]),
         v!("alias/aws/s3" => []),
+        v!("names that begin with alias/aws are reserved" => []),
+        v!("\"AliasName\": \"alias/aws\"" => []),
+        v!("alias/awsome-key" => [KMS_ALIAS: "alias/awsome-key"]),
         v!("malias/x" => []),
     ]);
 }

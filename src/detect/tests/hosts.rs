@@ -81,6 +81,16 @@ fn service_endpoints_left_alone() {
         v!("foo.amazonaws.com.evil.example" => []),
         v!("www.amazonaws.community" => []),
         v!("my.internal.wiki" => []),
+        // Service principals shaped like a bucket's or a cluster's host.
+        v!("\"Service\": \"logging.s3.amazonaws.com\"; enable server access logging" => []),
+        v!("batchoperations.s3.amazonaws.com storage-lens.s3.amazonaws.com access-grants.s3.amazonaws.com" => []),
+        v!("\"Service\": \"pods.eks.amazonaws.com\"" => []),
+        v!("https://oidc.eks.eu-west-1.amazonaws.com" => []),
+        v!("a2i-runtime.sagemaker.us-east-1.amazonaws.com" => []),
+        // ...but a bucket's host is still one, and an issuer URL names its cluster.
+        v!("mylogs.s3.amazonaws.com for mylogs" => [S3_HOST: "mylogs.s3.amazonaws.com", BUCKET: "mylogs"]),
+        v!("\"oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9:sub\"" =>
+            [EKS_HOST: "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9"]),
     ]);
 }
 
