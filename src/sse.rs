@@ -422,8 +422,11 @@ impl SseRestorer {
         match action {
             Action::Pass => out.extend_from_slice(raw),
             Action::Malformed => {
+                // Not the JSON expected (an event cut short by the upstream, a proxy's text):
+                // restored as JSON text, as a whole body that is not JSON is, so no issued
+                // placeholder reaches the client in it.
                 self.malformed += 1;
-                out.extend_from_slice(raw);
+                self.restore_raw(mapping, raw, out);
             }
             Action::Restore => self.restore_raw(mapping, raw, out),
             Action::Stop { index } => {
