@@ -40,6 +40,11 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
     if is_alnum(at(b, p)) || (at(b, p) == b'.' && at(b, p + 1).is_ascii_digit()) {
         return None;
     }
+    // The value of a key that names a version (`"version_name": "1.0.2.94"`,
+    // `app_version_code = "10.2.3.4"`), as the walker's key does for a JSON string.
+    if version_context || version_key_before(b, d) {
+        return None;
+    }
     let [a, b1, _, _] = octets;
     let private = a == 10
         || (a == 172 && (16..32).contains(&b1))
@@ -50,10 +55,8 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
     }
     let reserved = a == 0 || a == 127 || (a == 169 && b1 == 254) || a >= 224;
     // `1.2.3.4`-like strings are versions far more often than addresses.
-    let versionish = octets.iter().all(|o| *o < 10)
-        || version_context
-        || preceded_by_version(b, d)
-        || glued_to_a_name(b, d);
+    let versionish =
+        octets.iter().all(|o| *o < 10) || preceded_by_version(b, d) || glued_to_a_name(b, d);
     (!reserved && !versionish).then_some((p, PUBLIC_IP))
 }
 
@@ -78,6 +81,19 @@ fn glued_to_a_name(b: &[u8], d: usize) -> bool {
     ws < op
         && at(b, ws).is_ascii_alphabetic()
         && !matches!(before(b, ws), b'.' | b'/' | b':' | b'@' | b'=')
+}
+
+/// True when the value at `d` follows a textual key that names a version: `key": "`,
+/// `key: `, `key = "` (blanks and a quote on either side of the separator).
+fn version_key_before(b: &[u8], d: usize) -> bool {
+    let quote_or_blank = |c: u8| matches!(c, b' ' | b'\t' | b'"' | b'\'');
+    let s = run_back(b, d, 8, quote_or_blank);
+    if !matches!(before(b, s), b':' | b'=') {
+        return false;
+    }
+    let ke = run_back(b, s - 1, 8, quote_or_blank);
+    let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    super::keyed::names_a_version(slice(b, ks, ke))
 }
 
 fn preceded_by_version(b: &[u8], d: usize) -> bool {

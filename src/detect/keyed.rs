@@ -159,8 +159,17 @@ pub(crate) struct KeyInfo {
 pub(crate) fn key_info(key: &[u8]) -> KeyInfo {
     KeyInfo {
         rule: rule_for_key(key),
-        version: key.windows(7).any(|w| w.eq_ignore_ascii_case(b"version")),
+        version: names_a_version(key),
     }
+}
+
+/// True when `key` has the word `version` (`EngineVersion`, `app_version`), not inside
+/// another word (`conversion`).
+pub(crate) fn names_a_version(key: &[u8]) -> bool {
+    key.windows(7).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"version")
+            && !(i > 0 && before(key, i).is_ascii_lowercase() && w.first() == Some(&b'v'))
+    })
 }
 
 /// Words a key that names a bucket is followed by far more often than by a bucket of that

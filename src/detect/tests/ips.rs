@@ -52,6 +52,15 @@ fn not_ipv4() {
         v!("a10.0.1.17" => []),
         v!("10.0.1.17a" => []),
         v!(key = "Version", "52.52.41.150" => []),
+        v!(key = "EngineVersion", "10.2.3.4" => []),
+        // The value of a textual key that names a version.
+        v!("{\"version_name\": \"1.0.2.94\", \"app_version_code\": \"10.2.3.4\"}" => []),
+        v!("image_version = \"52.1.2.3\"\nVERSION: 10.0.1.17" => []),
+        // Other keys, and a version named further back, leave an address one.
+        v!("{\"version\": 2, \"ip\": \"10.0.1.17\"}" => [PRIVATE_IP: "10.0.1.17"]),
+        v!("\"versionless\": true, \"host\": \"52.1.2.3\"" => [PUBLIC_IP: "52.1.2.3"]),
+        v!("\"conversion_ip\": \"52.1.2.3\"" => [PUBLIC_IP: "52.1.2.3"]),
+        v!(key = "conversionIp", "52.1.2.3" => [PUBLIC_IP: "52.1.2.3"]),
     ]);
 }
 
