@@ -456,14 +456,16 @@ impl<'m, S: Scan> Issuer<'m, S> {
         let key = site
             .key
             .filter(|k| crate::detect::number_key_names_an_account(k));
+        // The integer itself: one written as a float (`123456789012.0`) gets its placeholder.
+        let integer = site.text.split('.').next().unwrap_or(site.text);
         self.scanner
-            .scan_known(site.text, key, &mut self.known, &mut self.findings);
+            .scan_known(integer, key, &mut self.known, &mut self.findings);
         // Whatever was found, the number is one value: it is replaced whole.
         let Some(kind) = self.findings.first().map(|f| f.kind) else {
             return;
         };
 
-        let placeholder = self.placeholder(kind, site.text);
+        let placeholder = self.placeholder(kind, integer);
         let raw = site.span();
         self.edits.push(Edit {
             start: raw.start,

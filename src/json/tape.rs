@@ -50,7 +50,8 @@ impl Tok {
     pub(crate) fn is_escaped(self) -> bool {
         self.end & ESCAPED != 0
     }
-    /// An integer of [`NUMBER_DIGITS`] digits (no sign, fraction or exponent).
+    /// An integer of [`NUMBER_DIGITS`] digits (no sign or exponent; a fraction of zeros
+    /// at most).
     pub(crate) fn is_number(self) -> bool {
         self.end & NUMBER != 0
     }
@@ -370,7 +371,8 @@ fn literal(b: &[u8], i: usize, word: &[u8], state: &mut State) -> Result<usize, 
     }
 }
 
-/// Reads the number at `start`; records it if it is an integer of [`NUMBER_DIGITS`] digits.
+/// Reads the number at `start`; records it if it is an integer of [`NUMBER_DIGITS`] digits,
+/// with or without a fraction of zeros.
 fn number(b: &[u8], start: usize, tape: &mut Vec<Tok>) -> Result<usize, JsonError> {
     let digits = |mut i: usize| {
         while let Some(b'0'..=b'9') = b.get(i) {
@@ -396,12 +398,29 @@ fn number(b: &[u8], start: usize, tape: &mut Vec<Tok>) -> Result<usize, JsonErro
         }
         return Ok(i);
     }
+    let integer = i;
     if b.get(i) == Some(&b'.') {
         let end = digits(i + 1);
         if end == i + 1 {
             return Err(syntax(end, "invalid number"));
         }
         i = end;
+        // An integer written as a float (`123456789012.0`, as data frames print one) is
+        // recorded as that integer would be.
+        let zeros = b
+            .get(integer + 1..end)
+            .is_some_and(|f| f.iter().all(|c| *c == b'0'));
+        if zeros
+            && !matches!(b.get(i), Some(b'e' | b'E'))
+            && NUMBER_DIGITS.contains(&(integer - start))
+            && b.get(start) != Some(&b'-')
+        {
+            tape.push(Tok {
+                start: start as u32,
+                end: i as u32 | NUMBER,
+            });
+            return Ok(i);
+        }
     }
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;

@@ -880,7 +880,8 @@ proptest! {
 #[test]
 fn integers_that_may_be_accounts_are_visited_in_user_data_when_asked() {
     let body = r#"{"max_tokens": 123456789012, "input": {"a": 123456789012, "b": [12345678,
-        123456789, 1234567890123, -123456789, 123456789.5, 1234567890e2, "s"],
+        123456789, 1234567890123, -123456789, 123456789.5, 1234567890e2, 123456789.00,
+        123456789.0e1, -123456789.0, 1234567890123.0, "s"],
         "type": 987654321}, "content": "{\"c\": 210987654321}"}"#;
     let doc = Document::parse(body.as_bytes()).unwrap();
     let options = WalkOptions {
@@ -904,6 +905,7 @@ fn integers_that_may_be_accounts_are_visited_in_user_data_when_asked() {
         [
             (key("a"), "123456789012".to_owned(), 0),
             (key("b"), "123456789".to_owned(), 0),
+            (key("b"), "123456789.00".to_owned(), 0),
             (key("type"), "987654321".to_owned(), 0),
             (key("c"), "210987654321".to_owned(), 1),
         ]

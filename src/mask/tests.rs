@@ -591,6 +591,35 @@ fn an_account_written_as_a_number_is_masked_as_a_string() {
 }
 
 #[test]
+fn an_account_written_as_a_float_is_masked_as_its_integer() {
+    // Data frames print integers as floats: `123456789012.0` is the account, and gets the
+    // account's placeholder. Other fractions and exponents are numbers.
+    let body = r#"{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1",
+        "name":"n","input":{"AccountId":123456789012.0,"OwnerId":123456789012,
+        "aws_account_id":[210987654321.000],"Size":123456789012.5,"Big":1234567890.0e2}}]}]}"#;
+    let m = real().mask(body.as_bytes(), BodyFormat::Json).unwrap();
+    let out = String::from_utf8(m.body.clone().unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&out).expect("still JSON");
+    let input = &v["messages"][0]["content"][0]["input"];
+    assert_eq!(
+        input["AccountId"],
+        placeholder_of(&m, "123456789012"),
+        "{out}"
+    );
+    assert_eq!(input["OwnerId"], input["AccountId"]);
+    assert_eq!(
+        input["aws_account_id"][0],
+        placeholder_of(&m, "210987654321")
+    );
+    assert!(
+        !out.contains("123456789012.0") && !out.contains("210987654321"),
+        "{out}"
+    );
+    assert_eq!(input["Size"], json!(123456789012.5));
+    assert_eq!(m.counts.get("ACCOUNT"), 3, "{:?}", m.counts);
+}
+
+#[test]
 fn numbers_in_the_api_structure_stay_numbers() {
     // A learned account's digits as `max_tokens` (or any parameter the API reads) are not
     // user data: turning them into a string would break the request.
@@ -648,7 +677,8 @@ fn schema_bounds_stay_numbers() {
 #[test]
 fn numbers_are_quoted_for_every_level_of_json_inside_strings() {
     for depth in 0..4 {
-        let mut doc = r#"{"awsAccountId": 123456789012, "n": 123456789012.0}"#.to_owned();
+        let mut doc = r#"{"awsAccountId": 123456789012, "n": 123456789012.0, "f": 123456789012.5}"#
+            .to_owned();
         for _ in 0..depth {
             doc = format!(r#"{{"v": "{}"}}"#, escaped(&doc));
         }
@@ -666,7 +696,9 @@ fn numbers_are_quoted_for_every_level_of_json_inside_strings() {
             v = serde_json::from_str(v["v"].as_str().unwrap()).unwrap();
         }
         assert_eq!(v["awsAccountId"], json!(p), "depth {depth}: {out}");
-        assert_eq!(v["n"], json!(123456789012.0), "depth {depth}");
+        // The same account written as a float; a fraction makes another number.
+        assert_eq!(v["n"], json!(p), "depth {depth}");
+        assert_eq!(v["f"], json!(123456789012.5), "depth {depth}");
     }
 }
 
