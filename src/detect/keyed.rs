@@ -51,6 +51,10 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"registryid", Suffix, Account),
             (b"userid", Exact, Account),
             (b"requesterid", Exact, Account),
+            // Glue's Data Catalog id, GuardDuty's and Security Hub's administrator account.
+            (b"catalogid", Exact, Account),
+            (b"administratorid", Exact, Account),
+            (b"masterid", Exact, Account),
             (b"accesskeyid", Suffix, AccessKey),
             (b"hostedzoneid", Suffix, HostedZone),
             (b"distributionid", Suffix, Distribution),
@@ -78,6 +82,8 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"aws", Exact, Account),
             // `describe-images --owners`, Terraform's `owners = [...]` (numbers only).
             (b"owners", Exact, Account),
+            // `modify-snapshot-attribute --user-ids`, `UserIds` of launch permissions.
+            (b"userids", Exact, Account),
             (b"buckets", Suffix, Bucket),
             (b"clusterids", Suffix, HsmCluster),
             (b"keyids", Suffix, KmsKey),
@@ -92,6 +98,9 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"accountidentifier", Suffix, Account),
             (b"bucketowner", Suffix, Account),
             (b"owner", Exact, Account),
+            (b"resourceowner", Exact, Account),
+            // `VpcEndpointOwner` (PrivateLink connections).
+            (b"endpointowner", Suffix, Account),
         ],
         b'o' => &[(b"accountno", Suffix, Account)],
         b'e' => &[

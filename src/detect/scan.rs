@@ -350,6 +350,9 @@ impl Detector {
         let prev = before(b, h);
         if is_alnum(prev) {
             if let Some((start, end, kind)) = ids::at_hyphen(b, h) {
+                if kind == ENI {
+                    flow_log_account(b, start, sink);
+                }
                 return self.take(sink, start, end, kind);
             }
         }
@@ -515,6 +518,25 @@ impl Detector {
             return self.take(sink, start, u + 1 + n, COGNITO_POOL);
         }
         u + 1
+    }
+}
+
+/// A VPC flow log record in the default format names the account before the interface:
+/// `2 123456789012 eni-0a1b2c3d4e5f67890 10.0.1.17 ...` (version 2, the account, the ENI at
+/// `eni`). The account is pushed and learned.
+fn flow_log_account(b: &[u8], eni: usize, sink: &mut Sink<'_>) {
+    let Some(a) = eni.checked_sub(13) else {
+        return;
+    };
+    let version = a.checked_sub(2);
+    let framed = at(b, eni - 1) == b' '
+        && keyed::account_at(b, a) == Some(a + 12)
+        && version.is_some_and(|v| {
+            slice(b, v, a) == b"2 " && !is_alnum(before(b, v)) && before(b, v) != b'.'
+        });
+    if framed {
+        sink.push(a, a + 12, ACCOUNT);
+        sink.learned.push((a, a + 12, ACCOUNT));
     }
 }
 

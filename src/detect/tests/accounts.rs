@@ -29,6 +29,20 @@ fn json_keys_in_text() {
         v!("\"UserId\": \"123456789012:my-federated-user-name\"" => [ACCOUNT: "123456789012"]),
         v!("\"OwnerIds\": [\"111122223333\", \"444455556666\"]" => [ACCOUNT: "111122223333", ACCOUNT: "444455556666"]),
         v!("'AccountId': '123456789012'" => [ACCOUNT: "123456789012"]),
+        v!("\"CatalogId\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"AdministratorId\": \"123456789012\", \"MasterId\": \"210987654321\"" =>
+            [ACCOUNT: "123456789012", ACCOUNT: "210987654321"]),
+        v!("\"ResourceOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("\"VpcEndpointOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("--user-ids 123456789012" => [ACCOUNT: "123456789012"]),
+        v!("\"UserIds\": [\"123456789012\"]" => [ACCOUNT: "123456789012"]),
+        // A VPC flow log record (default format): version 2, the account, the interface.
+        v!("2 123456789012 eni-0a1b2c3d4e5f67890 10.0.1.17 10.0.2.9 443 49152 6 10 840 1 2 ACCEPT OK" =>
+            [ACCOUNT: "123456789012", ENI: "eni-0a1b2c3d4e5f67890", PRIVATE_IP: "10.0.1.17", PRIVATE_IP: "10.0.2.9"]),
+        v!("v1.2 123456789012 eni-0a1b2c3d4e5f67890 and 3 123456789012 eni-0a1b2c3d" =>
+            [ENI: "eni-0a1b2c3d4e5f67890", ENI: "eni-0a1b2c3d"]),
+        // Those keys with other values (`ResourceOwner` can be `SELF`).
+        v!("\"ResourceOwner\": \"SELF\", \"CatalogId\": \"1234\"" => []),
     ]);
 }
 
