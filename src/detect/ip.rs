@@ -5,7 +5,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::bytes::{any, at, before, eq_ic, is_alnum, is_hex, run, run_back, slice};
+use super::bytes::{any, at, before, is_alnum, is_hex, run, run_back, slice};
 use super::kinds::{IPV6, PRIVATE_IP, PUBLIC_IP};
 use super::KindId;
 
@@ -40,11 +40,6 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
     if is_alnum(at(b, p)) || (at(b, p) == b'.' && at(b, p + 1).is_ascii_digit()) {
         return None;
     }
-    // The value of a key that names a version (`"version_name": "1.0.2.94"`,
-    // `app_version_code = "10.2.3.4"`), as the walker's key does for a JSON string.
-    if version_context || version_key_before(b, d) {
-        return None;
-    }
     let [a, b1, _, _] = octets;
     let private = a == 10
         || (a == 172 && (16..32).contains(&b1))
@@ -55,8 +50,13 @@ pub(crate) fn ipv4_at(b: &[u8], d: usize, version_context: bool) -> Option<(usiz
     }
     let reserved = a == 0 || a == 127 || (a == 169 && b1 == 254) || a >= 224;
     // `1.2.3.4`-like strings are versions far more often than addresses.
-    let versionish =
-        octets.iter().all(|o| *o < 10) || preceded_by_version(b, d) || glued_to_a_name(b, d);
+    // So is a value that starts with one under a key that names a version (the walker's key
+    // of a JSON string, or a textual `"version_name": "1.0.2.94"`).
+    let versionish = octets.iter().all(|o| *o < 10)
+        || (version_context && d == 0)
+        || version_key_before(b, d)
+        || preceded_by_version(b, d)
+        || glued_to_a_name(b, d);
     (!reserved && !versionish).then_some((p, PUBLIC_IP))
 }
 
@@ -96,9 +96,9 @@ fn version_key_before(b: &[u8], d: usize) -> bool {
     super::keyed::names_a_version(slice(b, ks, ke))
 }
 
+/// The word `version` ends at most 12 bytes before `d` (`version 4.5.63.2`).
 fn preceded_by_version(b: &[u8], d: usize) -> bool {
-    let lo = d.saturating_sub(12);
-    (lo..d).any(|i| eq_ic(b, i, b"version"))
+    (d.saturating_sub(12)..d).any(|i| super::keyed::version_word_at(b, i))
 }
 
 /// Code and byte strings that parse as IPv6 but are not written as addresses: compressed

@@ -172,13 +172,20 @@ pub(crate) fn key_info(key: &[u8]) -> KeyInfo {
     }
 }
 
-/// True when `key` has the word `version` (`EngineVersion`, `app_version`), not inside
-/// another word (`conversion`).
+/// True when `key` has the word `version` (`EngineVersion`, `app_version`, `VERSION`), not
+/// inside another word (`conversion`, `CONVERSION`): at the start, after a byte that is no
+/// letter, or capitalized after a lowercase letter.
 pub(crate) fn names_a_version(key: &[u8]) -> bool {
-    key.windows(7).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(b"version")
-            && !(i > 0 && before(key, i).is_ascii_lowercase() && w.first() == Some(&b'v'))
-    })
+    (0..key.len()).any(|i| version_word_at(key, i))
+}
+
+/// True when the word `version` starts at `i` (see [`names_a_version`]).
+pub(crate) fn version_word_at(b: &[u8], i: usize) -> bool {
+    let prev = before(b, i);
+    eq_ic(b, i, b"version")
+        && (i == 0
+            || !prev.is_ascii_alphabetic()
+            || (prev.is_ascii_lowercase() && at(b, i) == b'V'))
 }
 
 /// Words a key that names a bucket is followed by far more often than by a bucket of that
@@ -521,7 +528,9 @@ fn accounts_from(
 pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
     let mut v = s + 1;
     // As far as [`keyed_after_separator`] reads: blanks, a `[`, blanks and line ends, a quote.
-    while matches!(at(b, v), b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'[') && v < s + PAD + 12 {
+    while matches!(at(b, v), b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'[')
+        && v < s + 2 * PAD + 4
+    {
         v += 1;
     }
     if !is_alnum(at(b, v)) {
@@ -561,7 +570,7 @@ pub(crate) fn keyed_after_separator(
     let mut v = s + 1 + pad_after(b, s);
     if at(b, v) == b'[' {
         v += 1;
-        v += run(b, v, |c| c == b' ' || c == b'\n').min(8);
+        v += run(b, v, |c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).min(PAD);
     }
     let quoted = matches!(at(b, v), b'"' | b'\'');
     if quoted {
@@ -587,14 +596,13 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
-    // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`,
-    // `get_object(Bucket=name, Key=key)`, `{ Bucket: bucket }`, `src_bucket = event[...]`): a
-    // plain word, unquoted, after a bucket key that is not all capitals and before code
-    // punctuation, or assigned to it, is code, not a bucket. (A word taken here would be
-    // learned, and masked everywhere in the body.) Env files, shell variables and YAML
-    // (`S3_BUCKET=acmebackups`, `BUCKET=acmelogs; aws s3 ...`, `bucket: acmeinvoices`) still
-    // name buckets.
-    if rule == Rule::Bucket && !quoted && any(slice(b, ks, ke), |c| c.is_ascii_lowercase()) {
+    // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
+    // word, unquoted, after a variable named `bucket` and before code punctuation, or assigned
+    // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere
+    // in the body.) Env files, YAML and the CLI's shorthand (`S3_BUCKET=acmebackups`,
+    // `bucket: acmeinvoices`, `S3Object={Bucket=acmephotos,Name=x.jpg}`) still name buckets;
+    // the names code gives such variables are no buckets anywhere ([`NOT_BUCKETS`]).
+    if rule == Rule::Bucket && !quoted && matches!(slice(b, ks, ke), b"bucket" | b"buckets") {
         let plain = !any(slice(b, v, end), |c| {
             matches!(c, b'-' | b'.') || c.is_ascii_digit()
         });

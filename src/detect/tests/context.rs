@@ -48,6 +48,17 @@ fn buckets() {
         v!("source_bucket = event[\"Records\"][0] and event" => []),
         v!("Bucket=logs-2024, Key=key" => [BUCKET: "logs-2024"]),
         v!("BUCKET=acmelogs; aws s3 ls acmelogs" => [BUCKET: "acmelogs", BUCKET: "acmelogs"]),
+        // The CLI's shorthand and INI files name buckets with plain words too.
+        v!("aws rekognition detect-labels --image \"S3Object={Bucket=acmephotos,Name=x.jpg}\"" =>
+            [BUCKET: "acmephotos"]),
+        v!("--code S3Bucket=acmecode,S3Key=function.zip" => [BUCKET: "acmecode"]),
+        v!("LoggingEnabled={TargetBucket=acmelogs,TargetPrefix=x}" => [BUCKET: "acmelogs"]),
+        v!("BucketName: acmelogs, Region: us-east-1" => [BUCKET: "acmelogs"]),
+        v!("bucket_name = acmelogs\nsource_bucket = acmesrc;" =>
+            [BUCKET: "acmelogs", BUCKET: "acmesrc"]),
+        v!("dest_bucket=acmelogs; aws s3 ls" => [BUCKET: "acmelogs"]),
+        // A flag padded to a column is help text, its description no value.
+        v!("Options:\n  --source-bucket          where to copy from\n  --bucket  use a bucket" => []),
         // Learned in context, masked bare.
         v!("s3://data-lake-raw/x then data-lake-raw again, not data-lake-raw-2" =>
             [S3_URI: "s3://data-lake-raw/x", BUCKET: "data-lake-raw"]),
@@ -73,6 +84,8 @@ fn padded_keys() {
             [KMS_KEY: "4f2b8c1e-9d3a-4c7b-8e2f-1a6d5c9b3e70"]),
         v!("  owner_id     = \"210987654321\"" => [ACCOUNT: "210987654321"]),
         v!("  owners       = [\n    \"210987654321\"\n  ]" => [ACCOUNT: "210987654321"]),
+        v!("owner_ids = [\n\t\"210987654321\"\n]" => [ACCOUNT: "210987654321"]),
+        v!("owner_ids = [\r\n            \"210987654321\"\r\n]" => [ACCOUNT: "210987654321"]),
         // A line break ends the key's reach.
         v!("bucket =\nacme-tfstate-prod" => []),
     ]);

@@ -52,15 +52,22 @@ fn not_ipv4() {
         v!("a10.0.1.17" => []),
         v!("10.0.1.17a" => []),
         v!(key = "Version", "52.52.41.150" => []),
-        v!(key = "EngineVersion", "10.2.3.4" => []),
-        // The value of a textual key that names a version.
-        v!("{\"version_name\": \"1.0.2.94\", \"app_version_code\": \"10.2.3.4\"}" => []),
-        v!("image_version = \"52.1.2.3\"\nVERSION: 10.0.1.17" => []),
-        // Other keys, and a version named further back, leave an address one.
+        // A value that starts with a public-looking quad, under a key that names a version,
+        // textual or the walker's. Private addresses are masked everywhere.
+        v!(key = "EngineVersion", "10.2.3.4" => [PRIVATE_IP: "10.2.3.4"]),
+        v!(key = "ImageVersion", "52.1.2.3-beta" => []),
+        v!("{\"version_name\": \"1.0.2.94\", \"app_version_code\": \"10.2.3.4\"}" =>
+            [PRIVATE_IP: "10.2.3.4"]),
+        v!("image_version = \"52.1.2.3\"\nVERSION: 10.0.1.17" => [PRIVATE_IP: "10.0.1.17"]),
+        // Free text under a version key, other keys, and a version named further back leave
+        // an address one.
+        v!(key = "VersionDescription", "moved DB to 52.1.2.3" => [PUBLIC_IP: "52.1.2.3"]),
         v!("{\"version\": 2, \"ip\": \"10.0.1.17\"}" => [PRIVATE_IP: "10.0.1.17"]),
         v!("\"versionless\": true, \"host\": \"52.1.2.3\"" => [PUBLIC_IP: "52.1.2.3"]),
-        v!("\"conversion_ip\": \"52.1.2.3\"" => [PUBLIC_IP: "52.1.2.3"]),
+        v!("\"conversion_ip\": \"52.1.2.3\", CONVERSION_IP=52.1.2.4" =>
+            [PUBLIC_IP: "52.1.2.3", PUBLIC_IP: "52.1.2.4"]),
         v!(key = "conversionIp", "52.1.2.3" => [PUBLIC_IP: "52.1.2.3"]),
+        v!("VERSION=52.1.2.3 and APP_VERSION: 52.1.2.4" => []),
     ]);
 }
 
