@@ -8,8 +8,11 @@
 //!   delta before the block's `content_block_stop`, `message_delta`, `message_stop`, `error`,
 //!   or at [`SseRestorer::finish`]. Only the string value of a changed event is rewritten.
 //! - `citations_delta`: placeholders in the citation are restored in place.
+//! - events that carry whole values (`content_block_start`, `message_start`,
+//!   `message_delta`, `error`) and data that is not the JSON expected (an event cut short, a
+//!   bad escape): restored as JSON text, unless they hold thinking text.
 //! - everything else (`thinking_delta` and `signature_delta`, which the API signs, `ping`,
-//!   comments, unknown events, malformed data) passes byte for byte, in order.
+//!   comments, unknown events) passes byte for byte, in order.
 //!
 //! ```
 //! use aws_masker::placeholder::{Mapping, Placeholders};
@@ -362,7 +365,7 @@ impl SseRestorer {
         s
     }
 
-    /// Events passed through unchanged because their data was not the JSON expected.
+    /// Events whose data was not the JSON expected (restored as JSON text).
     pub fn malformed(&self) -> u64 {
         self.malformed
     }
@@ -498,14 +501,14 @@ impl SseRestorer {
         } else if decode_literal(encoded, &mut self.decoded).is_none() {
             self.malformed += 1;
             self.flush_block(mapping, index, out);
-            out.extend_from_slice(raw);
+            self.restore_raw(mapping, raw, out);
             return;
         }
         // A string value never holds a raw line break, so it lies within one data line.
         let Some(span) = raw_span(delta.segments, &delta.value) else {
             self.malformed += 1;
             self.flush_block(mapping, index, out);
-            out.extend_from_slice(raw);
+            self.restore_raw(mapping, raw, out);
             return;
         };
         let pos = match self.blocks.iter().position(|b| b.index == index) {

@@ -444,12 +444,16 @@ fn malformed_events_are_restored_as_text_and_unknown_ones_pass() {
         r#"{{"type":"content_block_delta","index":1,"delta":{{"type":"thinking_delta","thinking":"{}"#,
         ps[0]
     );
-    let escape =
-        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\x"}}"#;
+    // A bad escape in a delta's text, before the placeholder.
+    let escape = |p: &str| {
+        format!(
+            r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"\x {p}"}}}}"#
+        )
+    };
     let stream = |p: &str| {
         [
             event("content_block_delta", &bad(p), "\n"),
-            event("content_block_delta", escape, "\n"),
+            event("content_block_delta", &escape(p), "\n"),
             event("mystery", &mystery, "\n"),
             event("content_block_delta", &thinking, "\n"),
             "data: [DONE]\n\n".to_owned(),
@@ -460,10 +464,11 @@ fn malformed_events_are_restored_as_text_and_unknown_ones_pass() {
     assert_eq!(
         String::from_utf8(out).unwrap(),
         stream(ORIGINALS[0].1),
-        "only the first event restored"
+        "the first two events restored"
     );
+    // The two, the cut thinking delta and `[DONE]`.
     assert_eq!(sse.malformed(), 4);
-    assert_eq!(sse.stats().restored, 1);
+    assert_eq!(sse.stats().restored, 2);
 }
 
 #[test]
