@@ -592,7 +592,10 @@ pub(crate) fn keyed_after_separator(
         return (end > v).then_some(end);
     }
     let rule = rule_for_key(slice(b, ks, ke))?;
-    if rule == Rule::Account {
+    // A Markdown table's cell is a key's value too (`| aws_secret_access_key | wJal... |`),
+    // but a pipe also sends a shell variable to a command (`echo $bucket | aws s3 ...`): no
+    // bucket is read after one.
+    if rule == Rule::Account || (rule == Rule::Bucket && at(b, s) == b'|') {
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;

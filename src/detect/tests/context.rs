@@ -86,6 +86,14 @@ fn padded_keys() {
         v!("  owners       = [\n    \"210987654321\"\n  ]" => [ACCOUNT: "210987654321"]),
         v!("owner_ids = [\n\t\"210987654321\"\n]" => [ACCOUNT: "210987654321"]),
         v!("owner_ids = [\r\n            \"210987654321\"\r\n]" => [ACCOUNT: "210987654321"]),
+        // Markdown tables: a key in one cell, its value in the next.
+        v!("| aws_secret_access_key | q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po |" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
+        v!("| KmsKeyId | 4f2b8c1e-9d3a-4c7b-8e2f-1a6d5c9b3e70 |" =>
+            [KMS_KEY: "4f2b8c1e-9d3a-4c7b-8e2f-1a6d5c9b3e70"]),
+        // ...but a pipe after a bucket variable sends it to a command.
+        v!("echo $bucket | aws s3 cp - s3://x-logs/a" => [S3_URI: "s3://x-logs/a"]),
+        v!("echo $AWS_SECRET_ACCESS_KEY | base64" => []),
         // A line break ends the key's reach.
         v!("bucket =\nacme-tfstate-prod" => []),
     ]);
