@@ -25,6 +25,33 @@ pub(crate) fn byte_at(b: &[u8], at: usize) -> u64 {
     b.get(at).map_or(0, |&c| u64::from(c))
 }
 
+/// `b` zero-padded to 16 bytes (`None` if longer), read with at most two loads of a word
+/// and built in registers: a copy into a buffer read back as a vector stalls the load until
+/// the bytewise stores drain, which cost more than the search it feeds.
+#[inline(always)]
+pub(crate) fn padded(b: &[u8]) -> Option<[u8; 16]> {
+    let n = b.len();
+    let (word, half, byte) = (
+        |at| word_at(b, at),
+        |at| half_at(b, at),
+        |at| byte_at(b, at),
+    );
+    // The first word, then the last one shifted down past the bytes they share.
+    let (lo, hi) = match n {
+        17.. => return None,
+        8..=16 => (
+            word(0),
+            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
+        ),
+        4..=7 => {
+            let tail = half(n - 4).checked_shr(8 * (8 - n) as u32).unwrap_or(0);
+            (half(0) | tail << 32, 0)
+        }
+        _ => (byte(0) | byte(1) << 8 | byte(2) << 16, 0),
+    };
+    Some((u128::from(lo) | u128::from(hi) << 64).to_le_bytes())
+}
+
 /// The bytes of a 16-byte block that `test` accepts, as bits (bit k for byte k). With the
 /// tests used here (five to eight branch-free comparisons), the compiler vectorizes the
 /// loop for x86_64 and for wasm32 with simd128; tests of one to three comparisons stayed
@@ -56,5 +83,16 @@ mod tests {
         assert_eq!(half_at(&b, 6), 0);
         assert_eq!((byte_at(&b, 8), byte_at(&b, 9)), (9, 0));
         assert_eq!(word_at(&b, usize::MAX), 0);
+    }
+
+    #[test]
+    fn padding_keeps_every_byte_and_adds_zeros() {
+        let text: Vec<u8> = (1..=20).collect();
+        for n in 0..=16 {
+            let mut want = [0u8; 16];
+            want[..n].copy_from_slice(&text[..n]);
+            assert_eq!(padded(&text[..n]), Some(want), "{n} bytes");
+        }
+        assert_eq!(padded(&text[..17]), None);
     }
 }

@@ -12,6 +12,7 @@ use super::keyed::{key_info, KeyInfo};
 use super::kinds::{ACCOUNT, SECRET_KEY, SESSION_TOKEN};
 use super::{Finding, KindId};
 use crate::memo::Memo;
+use crate::words::padded;
 
 /// Values learned from their context, to be masked when they appear bare, and what the
 /// scans of one body have worked out so far (per key, per short clean text). Use one
@@ -26,7 +27,9 @@ pub struct KnownValues {
     shortest: usize,
     /// Finds every occurrence, overlapping ones too, with the count it was built for.
     overlapping: Option<(usize, AhoCorasick)>,
-    /// What the keys of the texts scanned with these values say, worked out once per key.
+    /// What the keys of the texts scanned with these values say, worked out once per key:
+    /// the short ones (most keys) by their bytes, the others in a memo.
+    short_keys: ShortKeys,
     keys: Memo<KeyInfo>,
     /// The first three bytes of every value, hashed, as a bitmap.
     triples: Triples,
@@ -58,9 +61,13 @@ impl KnownValues {
     }
 
     /// What `key` says about the values under it.
+    #[inline]
     pub(crate) fn key_info(&mut self, key: &str) -> KeyInfo {
-        self.keys
-            .get_or_insert_with(key.as_bytes(), || key_info(key.as_bytes()))
+        let b = key.as_bytes();
+        match padded(b) {
+            Some(block) => self.short_keys.get_or_insert(block, b),
+            None => self.keys.get_or_insert_with(b, || key_info(b)),
+        }
     }
 
     /// True when `text` under `key` was found to hold nothing with the values known now.
@@ -176,6 +183,48 @@ impl KnownValues {
                 });
             }
         }
+    }
+}
+
+/// What keys of at most 16 bytes say, by their bytes (zero-padded) and length: every value
+/// of a body is scanned under its key, and a body has a few dozen keys. A key has two slots
+/// side by side and a slot holds its key whole, so a lookup is a multiply and a compare or
+/// two (no hash of the bytes, no arena); keys that crowd each other out only cost working
+/// one out again.
+#[derive(Clone, Default)]
+struct ShortKeys {
+    slots: Vec<Option<(u128, u8, KeyInfo)>>,
+}
+
+/// Slots of [`ShortKeys`] (a power of two).
+const SHORT_KEY_SLOTS: usize = 256;
+
+impl ShortKeys {
+    /// The info of `key`, whose bytes zero-padded are `block`.
+    #[inline]
+    fn get_or_insert(&mut self, block: [u8; 16], key: &[u8]) -> KeyInfo {
+        let bytes = u128::from_le_bytes(block);
+        let len = key.len() as u8;
+        let mixed = (bytes as u64 ^ (bytes >> 64) as u64 ^ u64::from(len))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let first = (mixed >> 56) as usize & (SHORT_KEY_SLOTS - 2);
+        if self.slots.is_empty() {
+            self.slots.resize(SHORT_KEY_SLOTS, None);
+        }
+        let pair = self.slots.get_mut(first..first + 2).unwrap_or_default();
+        for slot in pair.iter() {
+            match slot {
+                Some((held, n, info)) if *held == bytes && *n == len => return *info,
+                _ => {}
+            }
+        }
+        let info = key_info(key);
+        // The first slot is for the key just seen, the second for the one it moved.
+        if let [a, b] = pair {
+            *b = a.take();
+            *a = Some((bytes, len, info));
+        }
+        info
     }
 }
 

@@ -9,7 +9,7 @@ use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
 use super::keyed::{self, KeyInfo, Rule};
 use super::kinds::*;
 use super::{arn, creds, hosts, ids, ip, Detector, Finding, KindId};
-use crate::words::{block_bits, byte_at, half_at, word_at};
+use crate::words::{block_bits, padded};
 
 const NONE: u8 = 0;
 const HYPHEN: u8 = 2;
@@ -59,33 +59,6 @@ fn is_anchor(c: u8) -> bool {
 #[inline(always)]
 fn anchor_bits(block: &[u8; 16]) -> u32 {
     block_bits(block, is_anchor)
-}
-
-/// `b` zero-padded to 16 bytes (`None` if longer), read with at most two loads of a word
-/// and built in registers: a copy into a buffer read back as a vector stalls the load until
-/// the bytewise stores drain, which cost more than the search it feeds.
-#[inline(always)]
-fn padded(b: &[u8]) -> Option<[u8; 16]> {
-    let n = b.len();
-    let (word, half, byte) = (
-        |at| word_at(b, at),
-        |at| half_at(b, at),
-        |at| byte_at(b, at),
-    );
-    // The first word, then the last one shifted down past the bytes they share.
-    let (lo, hi) = match n {
-        17.. => return None,
-        8..=16 => (
-            word(0),
-            word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
-        ),
-        4..=7 => {
-            let tail = half(n - 4).checked_shr(8 * (8 - n) as u32).unwrap_or(0);
-            (half(0) | tail << 32, 0)
-        }
-        _ => (byte(0) | byte(1) << 8 | byte(2) << 16, 0),
-    };
-    Some((u128::from(lo) | u128::from(hi) << 64).to_le_bytes())
 }
 
 /// Cheap necessary conditions of each matcher, checked before leaving the search loop: most
@@ -559,17 +532,6 @@ mod tests {
         (from..b.len())
             .find(|&p| class(at(b, p)) != NONE && worth(b, p))
             .unwrap_or(b.len().max(from))
-    }
-
-    #[test]
-    fn padding_keeps_every_byte_and_adds_zeros() {
-        let text: Vec<u8> = (1..=20).collect();
-        for n in 0..=16 {
-            let mut want = [0u8; 16];
-            want[..n].copy_from_slice(&text[..n]);
-            assert_eq!(padded(&text[..n]), Some(want), "{n} bytes");
-        }
-        assert_eq!(padded(&text[..17]), None);
     }
 
     #[test]
