@@ -328,12 +328,11 @@ impl<'a> Document<'a> {
     }
 
     /// The decoded text of a string token.
+    #[inline]
     fn decoded(&self, tok: Tok) -> Cow<'a, str> {
         let raw = self.raw(tok);
         if tok.is_escaped() {
-            let (mut text, mut map) = (String::new(), EscapeMap::default());
-            decode_into(raw, &mut text, &mut map);
-            Cow::Owned(text)
+            Cow::Owned(decode(raw))
         } else {
             Cow::Borrowed(raw)
         }
@@ -613,6 +612,15 @@ impl<V: Visitor + ?Sized> Walker<'_, V> {
         }
         self.bufs.push((text, map));
     }
+}
+
+/// `raw` decoded (out of line: most strings hold no escape).
+#[cold]
+#[inline(never)]
+fn decode(raw: &str) -> String {
+    let (mut text, mut map) = (String::new(), EscapeMap::default());
+    decode_into(raw, &mut text, &mut map);
+    text
 }
 
 /// A cheap test before trying to parse a string as JSON: an object or an array.
