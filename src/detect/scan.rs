@@ -94,7 +94,7 @@ fn worth(b: &[u8], p: usize) -> bool {
 
 /// Position of the first anchor byte at or after `from` that is [`worth`] a matcher (or
 /// `b.len()`). Sixteen bytes at a time: their anchors as a bit mask, then only those bytes.
-#[inline(never)]
+#[inline]
 fn next_anchor(b: &[u8], from: usize) -> usize {
     // The first anchor of `bits` (byte k at `base + k`) that is worth a matcher.
     let first_worth = |mut bits: u32, base: usize| {
