@@ -247,11 +247,7 @@ fn tokenize_from<S: Spelling>(
                     i += 1;
                 }
                 Some(q) if q == S::QUOTE => {
-                    i = if S::NESTS {
-                        quoted_value(b, i, max_depth, tape, quoted)?
-                    } else {
-                        S::string(b, i, 0, tape)?
-                    };
+                    i = value_string::<S>(b, i, max_depth, tape, quoted)?;
                     state = State::AfterValue;
                 }
                 Some(b'-' | b'0'..=b'9') => {
@@ -303,7 +299,27 @@ fn tokenize_from<S: Spelling>(
                     };
                 };
                 match (c, is_object) {
-                    (Some(b','), true) => state = State::Key,
+                    // The next key read here, without a turn of the loop: a member's key
+                    // follows most values of a body.
+                    (Some(b','), true) => {
+                        i = S::skip_ws(b, i + 1);
+                        if b.get(i) != Some(&S::QUOTE) {
+                            state = State::Key;
+                            continue;
+                        }
+                        i = S::skip_ws(b, S::string(b, i, KEY, tape)?);
+                        if b.get(i) != Some(&b':') {
+                            return Err(syntax(i, "expected ':'"));
+                        }
+                        // And its value, when a string (as most are).
+                        i = S::skip_ws(b, i + 1);
+                        if b.get(i) != Some(&S::QUOTE) {
+                            state = State::Value;
+                            continue;
+                        }
+                        i = value_string::<S>(b, i, max_depth, tape, quoted)?;
+                        continue;
+                    }
                     (Some(b','), false) => state = State::Value,
                     (Some(b'}'), true) | (Some(b']'), false) => close(&mut stack, tape),
                     (None, _) => return Err(syntax(i, "unexpected end of input")),
@@ -313,6 +329,23 @@ fn tokenize_from<S: Spelling>(
                 i += 1;
             }
         }
+    }
+}
+
+/// Records the string value that starts at `at` (with the document it holds, if `S` nests
+/// them); returns the offset past its end.
+#[inline]
+fn value_string<S: Spelling>(
+    b: &[u8],
+    at: usize,
+    max_depth: usize,
+    tape: &mut Vec<Tok>,
+    quoted: &mut Quoted,
+) -> Result<usize, JsonError> {
+    if S::NESTS {
+        quoted_value(b, at, max_depth, tape, quoted)
+    } else {
+        S::string(b, at, 0, tape)
     }
 }
 
