@@ -287,9 +287,11 @@ fn inner_value(
             all(slice(b, a, end), |c| c.is_ascii_digit()).then_some((a, end, ACCOUNT))
         }
         b"route53" => {
+            // A zone id (`Z` and capitals or digits), not the docs' `hosted zone ID`.
             let p = after(b"hostedzone/")?;
-            let n = run(b, p, is_alnum);
-            Some((p, p + n, HOSTED_ZONE)).filter(|_| n >= 2)
+            let n = run(b, p, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            let ok = n >= 2 && at(b, p) == b'Z' && !is_alnum(at(b, p + n));
+            ok.then_some((p, p + n, HOSTED_ZONE))
         }
         _ => None,
     }

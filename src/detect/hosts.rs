@@ -151,6 +151,10 @@ fn is_public_host(labels: &[&[u8]]) -> bool {
             b"logging" | b"batchoperations" | b"storage-lens" | b"access-grants"
         ),
         [first, second] => *first == b"pods" && *second == b"eks",
+        // CloudFormation StackSets' principal in member accounts.
+        [b1, b2, b3, b4] if *b1 == b"member" => {
+            *b2 == b"org" && *b3 == b"stacksets" && *b4 == b"cloudformation"
+        }
         [first, second, ..] => {
             ((*first == b"oidc" && *second == b"eks")
                 || (*first == b"a2i-runtime" && *second == b"sagemaker"))
@@ -283,7 +287,9 @@ fn path_bucket(b: &[u8], found: &mut Host) {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'
     });
     let next = at(b, p + n);
-    if is_bucket_name(slice(b, p, p + n)) && !is_alnum(next) && next != b'_' {
+    // S3's XML namespace (`xmlns="http://s3.amazonaws.com/doc/2006-03-01/"`) names no bucket.
+    let namespace = slice(b, p, p + n) == b"doc" && at(b, p + n + 1).is_ascii_digit();
+    if is_bucket_name(slice(b, p, p + n)) && !is_alnum(next) && next != b'_' && !namespace {
         found.start = p;
         found.end = p + n;
         found.kind = Some(BUCKET);

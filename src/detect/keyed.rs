@@ -51,6 +51,7 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"registryid", Suffix, Account),
             (b"userid", Exact, Account),
             (b"requesterid", Exact, Account),
+            (b"accountidstoadd", Exact, Account),
             // Glue's Data Catalog id, GuardDuty's and Security Hub's administrator account.
             (b"catalogid", Exact, Account),
             (b"administratorid", Exact, Account),
@@ -99,11 +100,15 @@ fn rules_ending_in(last: u8) -> &'static [KeyRule] {
             (b"bucketowner", Suffix, Account),
             (b"owner", Exact, Account),
             (b"resourceowner", Exact, Account),
+            // `aws:SourceOwner`; Lambda's `Principal` when it is an account (12 digits).
+            (b"sourceowner", Exact, Account),
             // `VpcEndpointOwner` (PrivateLink connections).
             (b"endpointowner", Suffix, Account),
         ],
         b'o' => &[(b"accountno", Suffix, Account)],
+        b'l' => &[(b"principal", Exact, Account)],
         b'e' => &[
+            (b"accountidstoremove", Exact, Account),
             (b"bucketname", Suffix, Bucket),
             (b"aliasname", Suffix, KmsAlias),
         ],
@@ -240,7 +245,58 @@ const NOT_BUCKETS: &[&[u8]] = &[
     b"object",
     b"enabled",
     b"disabled",
+    // Types of a signature (`number_of_buckets: int,`).
+    b"int",
+    b"bool",
+    b"dict",
+    b"list",
+    b"float",
+    b"number",
+    b"boolean",
+    b"array",
+    b"tuple",
+    b"set",
+    b"any",
+    // Words of prose after a flag (`use --s3-bucket with a name`).
+    b"with",
+    b"next",
+    b"then",
+    b"that",
+    b"the",
+    b"and",
+    b"for",
+    b"from",
+    b"into",
+    b"your",
+    b"their",
+    b"which",
+    b"where",
+    b"when",
+    b"use",
+    b"using",
+    b"see",
+    b"was",
+    b"are",
+    b"not",
 ];
+
+/// Unquoted values that are code, not a name (they would be learned, and masked everywhere
+/// in the body): a call or an index (`dict()`, `os.environ['BUCKET']`, `sys.argv[1]`,
+/// `response["id"]`), or a reference into a namespace of code or of a template
+/// (`var.bucket`, `each.value`, `module.this.id`, `event.bucket`, `args.bucket`).
+fn is_code(b: &[u8], v: usize, end: usize) -> bool {
+    let next = at(b, end + run(b, end, |c| c == b' '));
+    let root = slice(b, v, v + run(b, v, is_alnum));
+    matches!(next, b'(' | b'[')
+        || (at(b, v + root.len()) == b'.' && CODE_ROOTS.split(' ').any(|w| w.as_bytes() == root))
+}
+
+/// The first names of dotted references in code and templates (Terraform, Python,
+/// JavaScript), space-separated; none a word a dotted bucket (a website's host name, as
+/// `data.example.com`) would start with.
+const CODE_ROOTS: &str = "var local module each count self this os sys args argv event cfg \
+    request response resp res req props params context ctx process env settings options opts \
+    obj kwargs boto3 bucket buckets";
 
 /// Bucket naming rules (s3ug): 3-63 of `[a-z0-9.-]`, alphanumeric at both ends, no `..`,
 /// not an IPv4 address.
@@ -308,11 +364,15 @@ pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)
             ok.then_some((v + n, CF_DISTRIBUTION))
         }
         Rule::ApiGw => {
+            // Generated ids mix digits in (a word under `apiId` is a variable's name).
             let ok = (8..=10).contains(&n)
-                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && any(word, |c| c.is_ascii_digit());
             ok.then_some((v + n, APIGW))
                 .filter(|(end, _)| after(*end) != b'-')
         }
+        // `TargetId` and `ParentId` name a root, an OU (below) or, for a target, an account.
+        Rule::OrgRoot if at(b, v).is_ascii_digit() => account_at(b, v).map(|end| (end, ACCOUNT)),
         Rule::OrgRoot => {
             let m = run(b, v + 2, is_alnum);
             let ok = slice(b, v, v + 2) == b"r-"
@@ -488,6 +548,9 @@ fn may_be_rule_key(key: &[u8]) -> bool {
             | [b'e', b'y']
             | [b'e', b'n']
             | [b'r', b's']
+            | [b'd', b'd']
+            | [b'v', b'e']
+            | [b'a', b'l']
     )
 }
 
@@ -591,7 +654,9 @@ pub(crate) fn keyed_after_separator(
         let end = accounts_from(b, v, quoted, found);
         return (end > v).then_some(end);
     }
-    let rule = rule_for_key(slice(b, ks, ke))?;
+    let key = slice(b, ks, ke);
+    // Bitbucket is no bucket.
+    let rule = rule_for_key(key).filter(|_| !key.to_ascii_lowercase().ends_with(b"bitbucket"))?;
     // A Markdown table's cell is a key's value too (`| aws_secret_access_key | wJal... |`),
     // but a pipe also sends a shell variable to a command (`echo $bucket | aws s3 ...`): no
     // bucket is read after one.
@@ -599,6 +664,9 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let (end, kind) = value_at(b, v, rule)?;
+    if !quoted && matches!(rule, Rule::Bucket | Rule::ApiGw) && is_code(b, v, end) {
+        return None;
+    }
     // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain
     // word, unquoted, after a variable named `bucket` and before code punctuation, or assigned
     // to it, is code, not a bucket. (A word taken here would be learned, and masked everywhere

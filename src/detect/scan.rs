@@ -450,7 +450,8 @@ impl Detector {
 
     fn at_slash(&self, b: &[u8], s: usize, sink: &mut Sink<'_>) -> usize {
         let word_start = run_back(b, s, 10, |c| c.is_ascii_alphanumeric());
-        if is_alnum(before(b, word_start)) {
+        // A word of its own: not the end of a longer name (`lambda_alias/`, `my-alias/`).
+        if is_alnum(before(b, word_start)) || matches!(before(b, word_start), b'_' | b'-' | b'.') {
             return s + 1;
         }
         let word = slice(b, word_start, s);

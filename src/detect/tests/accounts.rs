@@ -33,6 +33,13 @@ fn json_keys_in_text() {
         v!("\"AdministratorId\": \"123456789012\", \"MasterId\": \"210987654321\"" =>
             [ACCOUNT: "123456789012", ACCOUNT: "210987654321"]),
         v!("\"ResourceOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
+        v!("{\"TargetId\": \"111619863336\"} --target-id 333333333333" =>
+            [ACCOUNT: "111619863336", ACCOUNT: "333333333333"]),
+        v!("\"AccountIdsToAdd\": [\"123412341234\"], \"AccountIdsToRemove\": [\"210987654321\"]" =>
+            [ACCOUNT: "123412341234", ACCOUNT: "210987654321"]),
+        v!("{\"Principal\": \"432143214321\"} --principal 432143214322 \"aws:SourceOwner\": \"999999999988\"" =>
+            [ACCOUNT: "432143214321", ACCOUNT: "432143214322", ACCOUNT: "999999999988"]),
+        v!("\"Principal\": \"s3.amazonaws.com\"" => []),
         v!("\"VpcEndpointOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
         v!("--user-ids 123456789012" => [ACCOUNT: "123456789012"]),
         v!("\"UserIds\": [\"123456789012\"]" => [ACCOUNT: "123456789012"]),

@@ -48,6 +48,10 @@ fn account_only_and_member_accounts() {
         v!("Principal: arn:aws:iam::210987654321. Then 210987654321 again" =>
             [ARN: "arn:aws:iam::210987654321", ACCOUNT: "210987654321"]),
         v!("arn:aws:iam::21098765432" => []),
+        v!("arn:aws:route53:::hostedzone/hosted zone ID: the hosted zone" =>
+            [ARN: "arn:aws:route53:::hostedzone/hosted"]),
+        v!("arn:aws:route53:::hostedzone/Z3M3LMPEXAMPLE and Z3M3LMPEXAMPLE" =>
+            [ARN: "arn:aws:route53:::hostedzone/Z3M3LMPEXAMPLE", HOSTED_ZONE: "Z3M3LMPEXAMPLE"]),
         v!("arn:aws:iam::2109876543210" => []),
         v!("arn:aws:iam::210987654321x" => []),
         v!("{\"Id\": \"222233334444\", \"Arn\": \"arn:aws:organizations::210987654321:account/o-a1b2c3d4e5/222233334444\"}" =>

@@ -57,6 +57,20 @@ fn buckets() {
         v!("bucket_name = acmelogs\nsource_bucket = acmesrc;" =>
             [BUCKET: "acmelogs", BUCKET: "acmesrc"]),
         v!("dest_bucket=acmelogs; aws s3 ls" => [BUCKET: "acmelogs"]),
+        // Code under any bucket key: calls, indexes, references into code's namespaces,
+        // types, and prose after a flag are never learned.
+        v!("s3_bucket_name=dict(),\nfilters = dict(name=name)" => []),
+        v!("BUCKET_NAME = os.environ['BUCKET_NAME']\nprint(os.environ)" => []),
+        v!("s3_bucket = module.params.get(\"s3_bucket\")\nmodule.params.get(\"x\")" => []),
+        v!("filtered_buckets = list(x)\ny = list(z)" => []),
+        v!("def f(number_of_buckets: int, create_bucket: bool = True) -> int:" => []),
+        v!("bucket_name = sys.argv[1]; const bucketName = event.bucket;" => []),
+        v!("bucket = each.value\nbucket = var.bucket\ntarget_bucket = local.name" => []),
+        v!("\"TargetBucket\": logging[\"TargetBucket\"]" => []),
+        v!("Use --s3-bucket with a name, or pass it with --s3-bucket next time." => []),
+        v!("BITBUCKET = \"bitbucket-pipelines\"" => []),
+        // Dotted bucket names are host names, whatever their first word.
+        v!("bucket: data.example.com" => [BUCKET: "data.example.com"]),
         // A flag padded to a column is help text, its description no value.
         v!("Options:\n  --source-bucket          where to copy from\n  --bucket  use a bucket" => []),
         // Learned in context, masked bare.
@@ -115,6 +129,7 @@ fn kms() {
         v!("alias/ExampleAlias" => [KMS_ALIAS: "alias/ExampleAlias"]),
         v!("\"AliasName\": \"alias/my-key_1\"" => [KMS_ALIAS: "alias/my-key_1"]),
         v!("alias/aws/s3" => []),
+        v!("targets/lambda_alias/defaults/main.yml and my-alias/x" => []),
         v!("names that begin with alias/aws are reserved" => []),
         v!("\"AliasName\": \"alias/aws\"" => []),
         v!("alias/awsome-key" => [KMS_ALIAS: "alias/awsome-key"]),
@@ -135,6 +150,7 @@ fn route53_cloudfront_apigw() {
         v!("EDFDVBD6EXAMPLE" => []),
         v!("\"DistributionId\": \"EXAMPLE\"" => []),
         v!("\"restApiId\": \"1wm2dx1f33\"" => [APIGW: "1wm2dx1f33"]),
+        v!("api_id = response[\"id\"]\napiId: deployment" => []),
         v!("\"ApiId\": \"a1b2c3d4\"" => [APIGW: "a1b2c3d4"]),
         v!("/restapis/1wm2dx1f33/stages" => [APIGW: "1wm2dx1f33"]),
         v!("--rest-api-id 1wm2dx1f33" => [APIGW: "1wm2dx1f33"]),

@@ -87,6 +87,8 @@ fn service_endpoints_left_alone() {
         v!("\"Service\": \"pods.eks.amazonaws.com\"" => []),
         v!("https://oidc.eks.eu-west-1.amazonaws.com" => []),
         v!("a2i-runtime.sagemaker.us-east-1.amazonaws.com" => []),
+        v!("member.org.stacksets.cloudformation.amazonaws.com" => []),
+        v!("<R xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"> the doc" => []),
         // ...but a bucket's host is still one, and an issuer URL names its cluster.
         v!("mylogs.s3.amazonaws.com for mylogs" => [S3_HOST: "mylogs.s3.amazonaws.com", BUCKET: "mylogs"]),
         v!("\"oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9:sub\"" =>
