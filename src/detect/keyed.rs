@@ -515,6 +515,12 @@ fn account_label(b: &[u8], ks: usize, ke: usize) -> bool {
     if rule_for_key(key) == Some(Rule::Account) {
         return true;
     }
+    if key == b"identifiers" {
+        // Terraform's `principals { type = "AWS"  identifiers = ["123456789012"] }`.
+        return slice(b, ks.saturating_sub(96), ks)
+            .windows(5)
+            .any(|w| w == b"\"AWS\"");
+    }
     let mut buf = [0u8; 48];
     let n = normalize_key(key, &mut buf);
     if !matches!(buf.get(..n), Some(b"id" | b"ids" | b"number" | b"no")) {
@@ -585,14 +591,60 @@ fn accounts_from(
     end
 }
 
+/// The accounts of a YAML list under an account key whose colon is at `s` and whose line
+/// ends at `v`, one item a line (`owners:\n  - 099720109476`, `AWS:\n  - arn:...\n  -
+/// '999999999999'`). Returns `s + 1`: the items are scanned as any text is after that (an
+/// ARN among them too).
+fn yaml_accounts(
+    b: &[u8],
+    s: usize,
+    v: usize,
+    found: &mut Vec<(usize, usize, KindId)>,
+) -> Option<usize> {
+    let ke = key_end(b, s);
+    let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
+    if ks == ke || is_alnum(before(b, ks)) || !account_label(b, ks, ke) {
+        return None;
+    }
+    let before_items = found.len();
+    let mut p = v;
+    for _ in 0..256 {
+        // A line break, an indent, `- `, the item (quoted or not), the end of its line.
+        p += usize::from(at(b, p) == b'\r');
+        if at(b, p) != b'\n' {
+            break;
+        }
+        let dash = p + 1 + run(b, p + 1, |c| c == b' ').min(PAD);
+        if at(b, dash) != b'-' || at(b, dash + 1) != b' ' {
+            break;
+        }
+        let mut item = dash + 2 + run(b, dash + 2, |c| c == b' ').min(PAD);
+        let quote = at(b, item);
+        let quoted = matches!(quote, b'"' | b'\'');
+        item += usize::from(quoted);
+        if let Some(e) = account_at(b, item) {
+            let close = e + usize::from(quoted && at(b, e) == quote);
+            let rest = close + run(b, close, |c| c == b' ' || c == b'\t');
+            if (close > e || !quoted) && matches!(at(b, rest), b'\n' | b'\r' | b'#' | 0) {
+                found.push((item, e, ACCOUNT));
+            }
+        }
+        p = item + run(b, item, |c| c != b'\n' && c != b'\r');
+    }
+    (found.len() > before_items).then_some(s + 1)
+}
+
 /// Cheap necessary condition of [`keyed_after_separator`] at `s`: a value starts right after
 /// and the key before ends like a key some rule accepts.
 #[inline]
 pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
     let mut v = s + 1;
-    // As far as [`keyed_after_separator`] reads: blanks, a `[`, blanks and line ends, a quote.
-    while matches!(at(b, v), b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'[')
-        && v < s + 2 * PAD + 4
+    // As far as [`keyed_after_separator`] reads: blanks, a `[`, blanks and line ends, a quote
+    // (or a YAML list's first `- `).
+    while matches!(
+        at(b, v),
+        b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'[' | b'-'
+    ) && v < s + 2 * PAD + 4
     {
         v += 1;
     }
@@ -631,6 +683,9 @@ pub(crate) fn keyed_after_separator(
     found: &mut Vec<(usize, usize, KindId)>,
 ) -> Option<usize> {
     let mut v = s + 1 + pad_after(b, s);
+    if at(b, s) == b':' && matches!(at(b, v), b'\n' | b'\r') {
+        return yaml_accounts(b, s, v, found);
+    }
     if at(b, v) == b'[' {
         v += 1;
         v += run(b, v, |c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).min(PAD);
@@ -647,7 +702,8 @@ pub(crate) fn keyed_after_separator(
         return None;
     }
     let ks = run_back(b, ke, 40, |c| is_alnum(c) || c == b'_' || c == b'-');
-    if ks == ke || is_alnum(before(b, ks)) {
+    // `>` separates only an XML element's name from its text (`<ownerId>123456789012<`).
+    if ks == ke || is_alnum(before(b, ks)) || (at(b, s) == b'>' && before(b, ks) != b'<') {
         return None;
     }
     if at(b, v).is_ascii_digit() && account_label(b, ks, ke) {

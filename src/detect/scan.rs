@@ -1,5 +1,5 @@
 //! The single left-to-right pass finds the few bytes that can anchor an identifier (`-`,
-//! `:`, `.`, `=`, `|`, `/`, `_`, and `A`/`I`/`F` at a word start), sixteen bytes at a time with
+//! `:`, `.`, `=`, `|`, `>`, `/`, `_`, and `A`/`I`/`F` at a word start), sixteen bytes at a time with
 //! comparisons the compiler turns into vector instructions, and a 256-entry table classifies each;
 //! each anchor runs a hand-written matcher, and a match resumes the pass after its end, so
 //! no rule runs inside an identifier already found. Digits are not anchors (they are too
@@ -27,6 +27,7 @@ const CLASS: [u8; 256] = {
     t[b'.' as usize] = DOT;
     t[b'=' as usize] = EQUALS;
     t[b'|' as usize] = EQUALS;
+    t[b'>' as usize] = EQUALS;
     t[b'/' as usize] = SLASH;
     t[b'_' as usize] = UNDERSCORE;
     t[b'A' as usize] = UPPER;
@@ -49,6 +50,7 @@ fn is_anchor(c: u8) -> bool {
         | (c == b':')
         | (c == b'=')
         | (c == b'|')
+        | (c == b'>')
         | (c == b'_')
         | (c == b'A')
         | (c == b'F')
@@ -614,7 +616,7 @@ mod tests {
         #[test]
         fn next_anchor_finds_what_a_bytewise_search_finds(
             text in proptest::collection::vec(
-                proptest::sample::select(b"-.:=|/_AIFKS3aes0123 xc\xc3\xa9".to_vec()), 0..70),
+                proptest::sample::select(b"-.:=|>/_AIFKS3aes0123 xc\xc3\xa9".to_vec()), 0..70),
         ) {
             for from in 0..=text.len() + 1 {
                 prop_assert_eq!(next_anchor(&text, from), next_anchor_bytewise(&text, from));

@@ -40,6 +40,21 @@ fn json_keys_in_text() {
         v!("{\"Principal\": \"432143214321\"} --principal 432143214322 \"aws:SourceOwner\": \"999999999988\"" =>
             [ACCOUNT: "432143214321", ACCOUNT: "432143214322", ACCOUNT: "999999999988"]),
         v!("\"Principal\": \"s3.amazonaws.com\"" => []),
+        // YAML lists under an account key, one item a line.
+        v!("Principal:\n  AWS:\n    - arn:aws:iam::123456789012:root\n    - '999999999999'\n" =>
+            [ARN: "arn:aws:iam::123456789012:root", ACCOUNT: "999999999999"]),
+        v!("owners:\n  - 099720109476\naccounts:\r\n  - \"123456789012\"\r\n  - 234567890123 # prod\nname: x" =>
+            [ACCOUNT: "099720109476", ACCOUNT: "123456789012", ACCOUNT: "234567890123"]),
+        v!("aws:SourceAccount:\n  - '999999999990'" => [ACCOUNT: "999999999990"]),
+        v!("steps:\n  - 123456789012\nowners:\n  - 12345678901234\n  - '123456789012x'" => []),
+        // Terraform's principals block, and EC2's XML.
+        v!("principals {\n    type        = \"AWS\"\n    identifiers = [\"999999999995\"]\n  }" =>
+            [ACCOUNT: "999999999995"]),
+        v!("principals {\n    type        = \"Service\"\n    identifiers = [\"123456789012\"]\n  }" => []),
+        v!("<ownerId>210987654326</ownerId><groupOwnerId>123456789012</groupOwnerId>" =>
+            [ACCOUNT: "210987654326", ACCOUNT: "123456789012"]),
+        v!("<Bucket>acmelogs</Bucket> and acmelogs; x->ownerId>123456789012" =>
+            [BUCKET: "acmelogs", BUCKET: "acmelogs"]),
         v!("\"VpcEndpointOwner\": \"123456789012\"" => [ACCOUNT: "123456789012"]),
         v!("--user-ids 123456789012" => [ACCOUNT: "123456789012"]),
         v!("\"UserIds\": [\"123456789012\"]" => [ACCOUNT: "123456789012"]),
