@@ -71,8 +71,32 @@ pub(crate) fn content_length(value: Option<&[u8]>) -> Option<u64> {
     text.parse().ok()
 }
 
+/// True when the `charset` parameter of a Content-Type names an encoding whose text is
+/// no ASCII superset (UTF-16, UTF-32, UCS-2/4, UTF-7): such a body can be valid UTF-8 (a
+/// NUL between letters) and hold identifiers no scan reads, so it is refused.
+fn foreign_charset(value: &[u8]) -> bool {
+    let params = String::from_utf8_lossy(value).to_ascii_lowercase();
+    params.split(';').skip(1).any(|param| {
+        let Some((name, charset)) = param.split_once('=') else {
+            return false;
+        };
+        let charset = charset.trim().trim_matches('"');
+        let wide = [
+            "utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4",
+        ];
+        name.trim() == "charset"
+            && (charset == "unicode"
+                || charset == "utf-7"
+                || wide.iter().any(|f| charset.starts_with(f)))
+    })
+}
+
 fn body_kind(content_type: Option<&[u8]>) -> Option<BodyKind> {
-    let media = media_type(content_type?);
+    let value = content_type?;
+    if foreign_charset(value) {
+        return None;
+    }
+    let media = media_type(value);
     if media == "application/json" || media.ends_with("+json") {
         Some(BodyKind::Json)
     } else if media.starts_with("text/") {
@@ -325,6 +349,38 @@ mod tests {
             (
                 headers(Some("application/octet-stream"), None, Some("5"), None),
                 Block(UnsupportedContentType),
+            ),
+            // A body in UTF-16 can be valid UTF-8 (a NUL between letters) that no scan reads.
+            (
+                headers(Some("text/plain; charset=utf-16le"), None, Some("5"), None),
+                Block(UnsupportedContentType),
+            ),
+            (
+                headers(
+                    Some("application/json;Charset=\"UTF-32\""),
+                    None,
+                    Some("5"),
+                    None,
+                ),
+                Block(UnsupportedContentType),
+            ),
+            (
+                headers(
+                    Some("text/plain; format=flowed; charset=UCS-2"),
+                    None,
+                    Some("5"),
+                    None,
+                ),
+                Block(UnsupportedContentType),
+            ),
+            (
+                headers(
+                    Some("text/plain; charset=iso-8859-1"),
+                    None,
+                    Some("5"),
+                    None,
+                ),
+                Expect(BodyPlan::Mask(BodyKind::Text)),
             ),
             (
                 RequestHeaders {
