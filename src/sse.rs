@@ -494,8 +494,8 @@ impl SseRestorer {
             out.extend_from_slice(raw);
             return;
         }
-        // A delta that cannot be restored passes as it is, after the block's held text (which
-        // came before it).
+        // A delta that cannot be read is restored as JSON text, after the block's held text
+        // (which came before it).
         if !escaped {
             self.decoded.extend_from_slice(inner);
         } else if decode_literal(encoded, &mut self.decoded).is_none() {

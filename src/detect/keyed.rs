@@ -280,14 +280,17 @@ const NOT_BUCKETS: &[&[u8]] = &[
     b"not",
 ];
 
-/// Unquoted values that are code, not a name (they would be learned, and masked everywhere
-/// in the body): a call or an index (`dict()`, `os.environ['BUCKET']`, `sys.argv[1]`,
-/// `response["id"]`), or a reference into a namespace of code or of a template
-/// (`var.bucket`, `each.value`, `module.this.id`, `event.bucket`, `args.bucket`).
+/// Unquoted values without a `-` that are code, not a name (they would be learned, and
+/// masked everywhere in the body): a call or an index (`dict()`, `os.environ['BUCKET']`,
+/// `sys.argv[1]`, `response["id"]`), or a reference into a namespace of code or of a
+/// template (`var.bucket`, `each.value`, `module.this.id`, `event.bucket`, `args.bucket`).
 fn is_code(b: &[u8], v: usize, end: usize) -> bool {
-    let next = at(b, end + run(b, end, |c| c == b' '));
+    // A name in code has no `-` (`acme-logs (versioning on)` is a bucket and a remark).
+    if any(slice(b, v, end), |c| c == b'-') {
+        return false;
+    }
     let root = slice(b, v, v + run(b, v, is_alnum));
-    matches!(next, b'(' | b'[')
+    matches!(at(b, end), b'(' | b'[')
         || (at(b, v + root.len()) == b'.' && CODE_ROOTS.split(' ').any(|w| w.as_bytes() == root))
 }
 
@@ -364,10 +367,8 @@ pub(crate) fn value_at(b: &[u8], v: usize, rule: Rule) -> Option<(usize, KindId)
             ok.then_some((v + n, CF_DISTRIBUTION))
         }
         Rule::ApiGw => {
-            // Generated ids mix digits in (a word under `apiId` is a variable's name).
             let ok = (8..=10).contains(&n)
-                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && any(word, |c| c.is_ascii_digit());
+                && all(word, |c| c.is_ascii_lowercase() || c.is_ascii_digit());
             ok.then_some((v + n, APIGW))
                 .filter(|(end, _)| after(*end) != b'-')
         }
@@ -608,7 +609,7 @@ fn yaml_accounts(
     }
     let before_items = found.len();
     let mut p = v;
-    for _ in 0..256 {
+    loop {
         // A line break, an indent, `- `, the item (quoted or not), the end of its line.
         p += usize::from(at(b, p) == b'\r');
         if at(b, p) != b'\n' {
@@ -630,6 +631,11 @@ fn yaml_accounts(
             }
         }
         p = item + run(b, item, |c| c != b'\n' && c != b'\r');
+        // An item that is a key opens a mapping: the list goes on below it, read from its own
+        // colon (one walk per list keeps the scan linear).
+        if before(b, run_back(b, p, PAD, |c| c == b' ' || c == b'\t')) == b':' {
+            break;
+        }
     }
     (found.len() > before_items).then_some(s + 1)
 }
@@ -639,6 +645,11 @@ fn yaml_accounts(
 #[inline]
 pub(crate) fn may_follow_key(b: &[u8], s: usize) -> bool {
     let mut v = s + 1;
+    // A YAML list may start with anything after its `- ` ([`yaml_accounts`]).
+    if at(b, s) == b':' && matches!(at(b, s + 1 + pad_after(b, s)), b'\n' | b'\r') {
+        let ke = key_end(b, s);
+        return may_be_rule_key(slice(b, ke.saturating_sub(2), ke));
+    }
     // As far as [`keyed_after_separator`] reads: blanks, a `[`, blanks and line ends, a quote
     // (or a YAML list's first `- `).
     while matches!(
@@ -721,6 +732,18 @@ pub(crate) fn keyed_after_separator(
     }
     let (end, kind) = value_at(b, v, rule)?;
     if !quoted && matches!(rule, Rule::Bucket | Rule::ApiGw) && is_code(b, v, end) {
+        return None;
+    }
+    let word = slice(b, v, end);
+    // An unquoted word under `apiId` in text is a variable's name more often than one of the
+    // ids without a digit (one in 26).
+    if rule == Rule::ApiGw && !quoted && !any(word, |c| c.is_ascii_digit()) {
+        return None;
+    }
+    // A plain word padded away from its key is a column of help text
+    // (`--source-bucket      where to copy from`), not a bucket.
+    let padded = at(b, s + 1) == b' ' && matches!(at(b, s + 2), b' ' | b'\t');
+    if rule == Rule::Bucket && !quoted && padded && all(word, |c| c.is_ascii_lowercase()) {
         return None;
     }
     // Code names things `bucket` too (`bucket: usize) ->`, `let bucket = byte / 64;`): a plain

@@ -346,10 +346,7 @@ impl Detector {
                 + run(slice(b, 0, (h + 42).min(b.len())), h + 2, |c| {
                     is_alnum(c) || c == b'-'
                 });
-            // One blank or `=` between a flag and its value: a flag padded to a column is
-            // help text (`--source-bucket      where to copy from`).
-            let value = at(b, flag_end + 1);
-            if matches!(at(b, flag_end), b' ' | b'=') && value != b' ' && value != b'\t' {
+            if matches!(at(b, flag_end), b' ' | b'=') {
                 let mut found = Vec::new();
                 if let Some(end) = keyed::keyed_after_separator(b, flag_end, &mut found) {
                     self.take_all(sink, found);

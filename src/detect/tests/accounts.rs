@@ -46,6 +46,8 @@ fn json_keys_in_text() {
         v!("owners:\n  - 099720109476\naccounts:\r\n  - \"123456789012\"\r\n  - 234567890123 # prod\nname: x" =>
             [ACCOUNT: "099720109476", ACCOUNT: "123456789012", ACCOUNT: "234567890123"]),
         v!("aws:SourceAccount:\n  - '999999999990'" => [ACCOUNT: "999999999990"]),
+        v!("Accounts:\n  - !Ref Prod\n  - 123456789012\nowners:\n  - \"${X}\"\n  - 210987654321" =>
+            [ACCOUNT: "123456789012", ACCOUNT: "210987654321"]),
         v!("steps:\n  - 123456789012\nowners:\n  - 12345678901234\n  - '123456789012x'" => []),
         // Terraform's principals block, and EC2's XML.
         v!("principals {\n    type        = \"AWS\"\n    identifiers = [\"999999999995\"]\n  }" =>
@@ -170,4 +172,24 @@ fn bare_accounts_opt_in() {
             v!("2024-08-14" => []),
         ],
     );
+}
+
+/// A YAML list is read to its end, however long.
+#[test]
+fn long_yaml_lists_are_read_whole() {
+    let items: Vec<String> = (0..300)
+        .map(|k| format!("{:012}", 100_000_000_000u64 + k))
+        .collect();
+    let text = format!(
+        "accounts:\n{}",
+        items
+            .iter()
+            .map(|a| format!("  - {a}\n"))
+            .collect::<String>()
+    );
+    let d = Detector::new(&DetectorConfig::default()).unwrap();
+    let mut known = crate::detect::KnownValues::default();
+    let mut out = Vec::new();
+    d.scan_known(&text, None, &mut known, &mut out);
+    assert_eq!(out.len(), 300, "{out:?}");
 }

@@ -69,9 +69,18 @@ fn buckets() {
         v!("\"TargetBucket\": logging[\"TargetBucket\"]" => []),
         v!("Use --s3-bucket with a name, or pass it with --s3-bucket next time." => []),
         v!("BITBUCKET = \"bitbucket-pipelines\"" => []),
+        // A name with a remark after it, and a host name, are no code.
+        v!("Bucket: acme-prod-logs (versioning enabled)" => [BUCKET: "acme-prod-logs"]),
+        v!("--bucket acme-prod-logs [required] --bucket env.acme-corp.com" =>
+            [BUCKET: "acme-prod-logs", BUCKET: "env.acme-corp.com"]),
         // Dotted bucket names are host names, whatever their first word.
         v!("bucket: data.example.com" => [BUCKET: "data.example.com"]),
-        // A flag padded to a column is help text, its description no value.
+        // A flag padded to a column is help text, its description no value; a value with a
+        // shape is a value however far it is.
+        v!("--secret-access-key  q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po --owners  123456789012" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po", ACCOUNT: "123456789012"]),
+        v!("--bucket   acme-prod-logs --rest-api-id  1wm2dx1f33" =>
+            [BUCKET: "acme-prod-logs", APIGW: "1wm2dx1f33"]),
         v!("Options:\n  --source-bucket          where to copy from\n  --bucket  use a bucket" => []),
         // Learned in context, masked bare.
         v!("s3://data-lake-raw/x then data-lake-raw again, not data-lake-raw-2" =>
@@ -151,6 +160,9 @@ fn route53_cloudfront_apigw() {
         v!("\"DistributionId\": \"EXAMPLE\"" => []),
         v!("\"restApiId\": \"1wm2dx1f33\"" => [APIGW: "1wm2dx1f33"]),
         v!("api_id = response[\"id\"]\napiId: deployment" => []),
+        v!("\"ApiId\": \"aabbccddee\" restApiId: a1b2c3d4e5 (prod stage)" =>
+            [APIGW: "aabbccddee", APIGW: "a1b2c3d4e5"]),
+        v!(key = "restApiId", "zxqwvbnmpl" => [APIGW: "zxqwvbnmpl"]),
         v!("\"ApiId\": \"a1b2c3d4\"" => [APIGW: "a1b2c3d4"]),
         v!("/restapis/1wm2dx1f33/stages" => [APIGW: "1wm2dx1f33"]),
         v!("--rest-api-id 1wm2dx1f33" => [APIGW: "1wm2dx1f33"]),
