@@ -721,9 +721,9 @@ pub(crate) fn keyed_after_separator(
         let end = accounts_from(b, v, quoted, found);
         return (end > v).then_some(end);
     }
-    let key = slice(b, ks, ke);
     // Bitbucket is no bucket.
-    let rule = rule_for_key(key).filter(|_| !key.to_ascii_lowercase().ends_with(b"bitbucket"))?;
+    let bitbucket = slice(b, ke.saturating_sub(9), ke).eq_ignore_ascii_case(b"bitbucket");
+    let rule = rule_for_key(slice(b, ks, ke)).filter(|_| !bitbucket)?;
     // A Markdown table's cell is a key's value too (`| aws_secret_access_key | wJal... |`),
     // but a pipe also sends a shell variable to a command (`echo $bucket | aws s3 ...`): no
     // bucket is read after one.

@@ -1,8 +1,8 @@
 //! The single left-to-right pass finds the few bytes that can anchor an identifier (`-`,
-//! `:`, `.`, `=`, `|`, `>`, `/`, `_`, and `A`/`I`/`F` at a word start), sixteen bytes at a time with
-//! comparisons the compiler turns into vector instructions, and a 256-entry table classifies each;
-//! each anchor runs a hand-written matcher, and a match resumes the pass after its end, so
-//! no rule runs inside an identifier already found. Digits are not anchors (they are too
+//! `:`, `.`, `=`, `|`, `>`, `/`, `_`, and `A`/`I`/`F` at a word start), sixteen bytes at a
+//! time with comparisons the compiler turns into vector instructions, and a 256-entry table
+//! classifies each; each anchor runs a hand-written matcher, and a match resumes the pass
+//! after its end, so no rule runs inside an identifier already found. Digits are not anchors (they are too
 //! common): addresses anchor on their dots, accounts on the key or label before them.
 
 use super::bytes::{all, at, before, eq_ic, is_alnum, run, run_back, slice};
