@@ -675,10 +675,14 @@ fn pad_after(b: &[u8], s: usize) -> usize {
     run(b, s + 1, |c| c == b' ' || c == b'\t').min(PAD)
 }
 
-/// Where the key before the separator at `s` ends: before the blanks (at most [`PAD`]) and
-/// the closing quote in between (`"Key": `, `key   = `, `"key" :`).
+/// Where the key before the separator at `s` ends: before the blanks (at most [`PAD`]), the
+/// `]` of a subscript and the closing quote in between (`"Key": `, `key   = `, `"key" :`,
+/// `os.environ["AWS_SECRET_ACCESS_KEY"] = `).
 fn key_end(b: &[u8], s: usize) -> usize {
-    let ke = run_back(b, s, PAD, |c| c == b' ' || c == b'\t');
+    let mut ke = run_back(b, s, PAD, |c| c == b' ' || c == b'\t');
+    if before(b, ke) == b']' && matches!(before(b, ke - 1), b'"' | b'\'') {
+        ke -= 1;
+    }
     if matches!(before(b, ke), b'"' | b'\'') {
         ke - 1
     } else {

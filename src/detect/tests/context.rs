@@ -109,6 +109,12 @@ fn padded_keys() {
         v!("  owners       = [\n    \"210987654321\"\n  ]" => [ACCOUNT: "210987654321"]),
         v!("owner_ids = [\n\t\"210987654321\"\n]" => [ACCOUNT: "210987654321"]),
         v!("owner_ids = [\r\n            \"210987654321\"\r\n]" => [ACCOUNT: "210987654321"]),
+        // A subscript's key (environment variables set in code).
+        v!("os.environ[\"AWS_SECRET_ACCESS_KEY\"] = \"q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po\"" =>
+            [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
+        v!("os.environ['AWS_ACCOUNT_ID'] = '111122223333'; ENV[\"S3_BUCKET\"]=\"acme-logs\"" =>
+            [ACCOUNT: "111122223333", BUCKET: "acme-logs"]),
+        v!("values[\"name\"] = \"acme-logs\"" => []),
         // Markdown tables: a key in one cell, its value in the next.
         v!("| aws_secret_access_key | q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po |" =>
             [SECRET_KEY: "q8Lw3Ke9Zt1Rb7Yp0Xn4Vm2Qs6Du5Hf8Jc3Ga1Po"]),
