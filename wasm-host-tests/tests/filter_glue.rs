@@ -24,6 +24,26 @@ fn body() -> Vec<u8> {
     messages_body(&format!("why is {EC2} down? also vpc-1a2b3c4d"))
 }
 
+/// The placeholder the filter of `h` gives [`EC2`] in `request` (its upstream answers `{}`).
+fn ec2_placeholder(h: &Host, request: &[u8]) -> String {
+    let mut placeholder = String::new();
+    h.exchange(
+        Request::post("/v1/messages", request),
+        |req: &ForwardedRequest| {
+            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
+            UpstreamResponse::json(b"{}")
+        },
+    );
+    placeholder
+}
+
+/// One `content_block_delta` event of block 0 with `text` (already JSON-safe).
+fn text_delta(text: &str) -> String {
+    format!(
+        "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n"
+    )
+}
+
 /// The filter (wasm32, SHA-256 in software) masks a body exactly as the native core does
 /// with the same configuration: every worker, node and the bridge share its placeholders.
 /// Forty-odd identifiers of several kinds, some repeated, so the mapping's table grows and
@@ -150,17 +170,8 @@ fn restores_json_split_everywhere_with_content_length_and_chunked() {
 #[test]
 fn restores_sse_split_everywhere() {
     let h = host(HostConfig::with_config(config("")));
-    let mut placeholder = String::new();
-    h.exchange(
-        Request::post("/v1/messages", &body()),
-        |req: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
-            UpstreamResponse::json(b"{}")
-        },
-    );
-    let stream = format!(
-        "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"see {placeholder} now\"}}}}\n\n"
-    );
+    let placeholder = ec2_placeholder(&h, &body());
+    let stream = text_delta(&format!("see {placeholder} now"));
     let expected = stream.replace(&placeholder, EC2);
     for cut in 0..stream.len() {
         let up = UpstreamResponse::sse(vec![stream.clone().into_bytes()]).split_at(&[cut]);
@@ -178,21 +189,9 @@ fn an_oversized_sse_event_is_counted_and_logged() {
     let h = host(HostConfig::with_config(config(
         r#""max_body_bytes":100000"#,
     )));
-    let mut placeholder = String::new();
-    h.exchange(
-        Request::post("/v1/messages", &body()),
-        |req: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&req.body), "EC2").unwrap();
-            UpstreamResponse::json(b"{}")
-        },
-    );
-    let delta = |text: &str| {
-        format!(
-            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n"
-        )
-    };
-    let big = delta(&format!("{placeholder} {}", "x".repeat(3 << 19)));
-    let small = |id: &str| delta(&format!("see {id} now"));
+    let placeholder = ec2_placeholder(&h, &body());
+    let big = text_delta(&format!("{placeholder} {}", "x".repeat(3 << 19)));
+    let small = |id: &str| text_delta(&format!("see {id} now"));
     let stream = [small(&placeholder), big.clone(), small(&placeholder)].concat();
     let chunks: Vec<Vec<u8>> = stream
         .as_bytes()
@@ -428,15 +427,8 @@ fn more_response_cases() {
     assert_eq!(c.content_length, Some(7));
     assert_eq!(c.body, b"{\"x\":1}");
 
-    let mut placeholder = String::new();
     let req = format!(r#"{{"a":"{EC2}"}}"#);
-    h.exchange(
-        Request::post("/v1/messages", req.as_bytes()),
-        |f: &ForwardedRequest| {
-            placeholder = placeholder_in(&String::from_utf8_lossy(&f.body), "EC2").unwrap();
-            UpstreamResponse::json(b"{}")
-        },
-    );
+    let placeholder = ec2_placeholder(&h, req.as_bytes());
     // Compressed: passed as is and counted.
     let mut up = UpstreamResponse::json(format!("{{\"t\":\"{placeholder}\"}}").as_bytes());
     up.headers.push(("content-encoding".into(), "gzip".into()));
